@@ -1,0 +1,35 @@
+// notice.h — reading and checking notices from JSON (untrusted input).
+//
+//   ASSIGN_OR_RETURN(std::vector<v1::Notice> notices, ParseNotices(text, "incident.json"));
+//   ASSIGN_OR_RETURN(AttributeSet attrs, CheckNotice(catalog.registry(), notices[0]));
+#ifndef SEVEX_ENGINE_NOTICE_H_
+#define SEVEX_ENGINE_NOTICE_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/attribute_set.h"
+#include "engine/registry.h"
+#include "sevex/v1/notice.pb.h"
+
+namespace sevex::engine {
+
+inline constexpr size_t kMaxNoticeJsonBytes = 1 << 20;
+
+// Reads one notice object, a JSON array of notices, or JSON lines (one object per line).
+// Field names are the proto names (snake_case) or their lowerCamel JSON names; unknown fields
+// are errors. Each error names `where` and, for arrays and lines, the notice's position.
+absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, absl::string_view where);
+
+// Checks what the schema cannot: RSIT class, marking recipients, attributes against the
+// registry. Returns the bound attributes.
+absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, const v1::Notice& notice);
+
+// The RSIT classes (TF-CSIRT / ENISA Reference Security Incident Taxonomy).
+const std::vector<std::string>& RsitClasses();
+
+}  // namespace sevex::engine
+
+#endif  // SEVEX_ENGINE_NOTICE_H_

@@ -3,9 +3,32 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace sevex::engine {
+namespace {
+
+// `t` plus `span`; months as in Regulation (EEC, Euratom) No 1182/71 Art. 3(2)(c): the same
+// day of the month, or that month's last day when it has no such day.
+google::protobuf::Timestamp AddSpan(const google::protobuf::Timestamp& t, const CompiledClock& clock) {
+  using google::protobuf::util::TimeUtil;
+  if (clock.within_months == 0) return t + TimeUtil::MinutesToDuration(clock.within_minutes);
+  const absl::Time at = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
+  const absl::CivilSecond cs = absl::ToCivilSecond(at, absl::UTCTimeZone());
+  const absl::CivilMonth target = absl::CivilMonth(cs) + clock.within_months;
+  const int days_in_month = static_cast<int>(absl::CivilDay(target + 1) - absl::CivilDay(target));
+  const absl::CivilSecond out(target.year(), target.month(), std::min<int>(cs.day(), days_in_month), cs.hour(),
+                              cs.minute(), cs.second());
+  const absl::Time result = absl::FromCivil(out, absl::UTCTimeZone()) + absl::Nanoseconds(t.nanos());
+  google::protobuf::Timestamp ts;
+  ts.set_seconds(absl::ToUnixSeconds(result));
+  ts.set_nanos(t.nanos());
+  return ts;
+}
+
+}  // namespace
 
 v1::Assessment AssessNotice(const Catalog& catalog, const CompiledPolicy& policy,
                             const AttributeSet& attrs, const v1::Notice* notice) {
@@ -17,7 +40,6 @@ v1::Assessment AssessNotice(const Catalog& catalog, const CompiledPolicy& policy
 v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& policy,
                                 const AttributeSet& attrs, const Verdict& verdict, const Trace& trace,
                                 const v1::Notice* notice) {
-  using google::protobuf::util::TimeUtil;
   v1::Assessment a;
   const v1::Level& level = policy.level(verdict.level);
   a.set_scheme(policy.id());
@@ -29,9 +51,12 @@ v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& po
   }
   a.set_exact(verdict.exact());
   for (const auto& step : trace.steps) *a.add_explanation() = step;
-  std::vector<int> missing(trace.missing.begin(), trace.missing.end());
-  std::sort(missing.begin(), missing.end());
-  for (int slot : missing) a.add_missing_attributes(catalog.registry().name(slot));
+  // Absent attributes matter only when they leave the level open.
+  if (!verdict.exact()) {
+    std::vector<int> missing(trace.missing.begin(), trace.missing.end());
+    std::sort(missing.begin(), missing.end());
+    for (int slot : missing) a.add_missing_attributes(catalog.registry().name(slot));
+  }
   a.set_policy_hash(policy.hash());
   a.set_policy_version(policy.proto().version());
 
@@ -64,15 +89,14 @@ v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& po
       for (size_t i = 0; i < clocks.size(); ++i) {
         if (!applies[i] || known[i]) continue;
         const auto& rel = clocks[i].proto.relative_to();
-        const auto within = TimeUtil::MinutesToDuration(clocks[i].within_minutes);
         if (rel.empty() || rel == "detection") {
-          deadlines[i] = notice->detected_at() + within;
+          deadlines[i] = AddSpan(notice->detected_at(), clocks[i]);
           known[i] = true;
           continue;
         }
         for (size_t j = 0; j < clocks.size(); ++j) {
           if (known[j] && clocks[j].proto.report() == rel) {
-            deadlines[i] = deadlines[j] + within;
+            deadlines[i] = AddSpan(deadlines[j], clocks[i]);
             known[i] = true;
             break;
           }

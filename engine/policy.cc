@@ -10,6 +10,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -444,13 +445,16 @@ class Loader {
         const v1::ReportingClock& c = l.clock(k);
         const SourceLocation at = file_.Locate(ltree, l, "clock", k);
         const Tree* ctree = file_.Nested(ltree, l, "clock", k);
-        CompiledClock clock{c, 0, std::nullopt};
+        CompiledClock clock{c, 0, 0, std::nullopt};
         if (c.report().empty()) Error(at, "a clock needs a `report` name");
         const std::optional<int> minutes = ParseClockMinutes(c.within());
-        if (!minutes) {
-          Error(at, absl::StrCat("clock `within: \"", c.within(), "\"` is not a duration like \"3h\", \"72h\", \"15d\", \"30m\" or \"2w\""));
-        } else {
+        const std::optional<int> months = ParseClockMonths(c.within());
+        if (minutes) {
           clock.within_minutes = *minutes;
+        } else if (months) {
+          clock.within_months = *months;
+        } else {
+          Error(at, absl::StrCat("clock `within: \"", c.within(), "\"` is not a duration like \"3h\", \"72h\", \"15d\", \"30m\", \"2w\" or \"1mo\""));
         }
         if (!c.relative_to().empty() && c.relative_to() != "detection" && !reports.contains(c.relative_to())) {
           Error(at, absl::StrCat("clock `relative_to: \"", c.relative_to(),
@@ -495,7 +499,8 @@ class Evaluator {
         step.add_read(absl::StrCat(registry_.name(slot), "=", registry_.Format(slot, attrs_.value(slot))));
       } else {
         step.add_read(absl::StrCat(registry_.name(slot), "=<absent>"));
-        trace_->missing.insert(slot);
+        // Only an undecided step makes an absent attribute matter.
+        if (step.outcome() == v1::ExplanationStep::UNKNOWN) trace_->missing.insert(slot);
       }
     }
   }
@@ -671,6 +676,16 @@ std::optional<int> ParseClockMinutes(absl::string_view text) {
     case 'w': return n * 60 * 24 * 7;
     default: return std::nullopt;
   }
+}
+
+std::optional<int> ParseClockMonths(absl::string_view text) {
+  if (text.size() < 3 || !absl::EndsWith(text, "mo")) return std::nullopt;
+  int n = 0;
+  if (!absl::SimpleAtoi(text.substr(0, text.size() - 2), &n) || n <= 0 ||
+      !absl::ascii_isdigit(static_cast<unsigned char>(text[0]))) {
+    return std::nullopt;
+  }
+  return n;
 }
 
 CompiledPolicy::~CompiledPolicy() = default;

@@ -53,7 +53,8 @@ struct DecisionNode;
 // A reporting clock of one level, with its condition compiled.
 struct CompiledClock {
   v1::ReportingClock proto;
-  int within_minutes = 0;
+  int within_minutes = 0;  // one of these two is set
+  int within_months = 0;   // calendar months: same day of the month, or the month's last day
   std::optional<Expression> when;
 };
 
@@ -95,8 +96,10 @@ class CompiledPolicy {
   std::vector<int> reads_;
 };
 
-// "3h", "72h", "15d", "30m", "2w" in minutes; nullopt when malformed.
+// "3h", "72h", "15d", "30m", "2w" in minutes; nullopt when malformed (or in months).
 std::optional<int> ParseClockMinutes(absl::string_view text);
+// "1mo", "3mo" in calendar months; nullopt otherwise.
+std::optional<int> ParseClockMonths(absl::string_view text);
 
 }  // namespace sevex::engine
 

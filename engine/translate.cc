@@ -68,12 +68,12 @@ v1::Translation Translator::Render(const Route& route, const AttributeSet* attrs
   }
   *t.mutable_shared() = catalog_.scale().Place(to.level(route.level));
   if (route.reassessed) {
-    t.set_method(v1::Translation::REASSESSED);
+    t.set_method(v1::Translation::reassessed);
     t.set_reason(absl::StrCat("the notice carries every attribute ", to.id(),
                               "'s rules need to decide; its own rules were applied"));
     *t.mutable_reassessment() = AssessNotice(catalog_, to, *attrs, notice);
   } else {
-    t.set_method(v1::Translation::INTERVAL);
+    t.set_method(v1::Translation::interval);
     const v1::Level& s = from->level(from_level);
     std::string why = attrs == nullptr
                           ? "only a level was given"

@@ -35,11 +35,19 @@ std::string AssessmentText(const v1::Assessment& a) {
     absl::StrAppend(&out, "  absent:   ", absl::StrJoin(a.missing_attributes(), ", "), "\n");
   }
   absl::StrAppend(&out, "  because:\n");
+  int not_met = 0;
   for (const auto& s : a.explanation()) {
+    if (s.outcome() == v1::ExplanationStep::NOT_MET) {
+      ++not_met;
+      continue;
+    }
     absl::StrAppend(&out, "    ", OutcomeWord(s.outcome()), "  ", s.step(), s.level().empty() ? "" : absl::StrCat(" -> ", s.level()));
     if (!s.detail().empty()) absl::StrAppend(&out, ": ", s.detail());
     if (!s.read().empty()) absl::StrAppend(&out, "  [", absl::StrJoin(s.read(), ", "), "]");
     absl::StrAppend(&out, "\n");
+  }
+  if (not_met > 0) {
+    absl::StrAppend(&out, "    (", not_met, not_met == 1 ? " step" : " steps", " not met; --format json lists every step)\n");
   }
   if (!a.reporting().empty()) {
     absl::StrAppend(&out, "  reports owed:\n");
@@ -58,7 +66,7 @@ std::string TranslationText(const v1::Translation& t) {
   std::string out;
   if (!t.from_scheme().empty()) absl::StrAppend(&out, t.from_scheme(), " ", t.from_level(), " -> ");
   absl::StrAppend(&out, t.scheme(), " ", t.level(), "  [",
-                  t.method() == v1::Translation::REASSESSED ? "reassessed" : "interval", "]\n");
+                  t.method() == v1::Translation::reassessed ? "reassessed" : "interval", "]\n");
   absl::StrAppend(&out, "  possible: ", absl::StrJoin(t.levels(), ", "), "\n");
   absl::StrAppend(&out, "  shared:   ", Placement(t.shared()), "\n");
   absl::StrAppend(&out, "  why:      ", t.reason(), "\n");

@@ -7,25 +7,8 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "google/protobuf/util/json_util.h"
 
 namespace sevex::engine {
-namespace {
-
-absl::StatusOr<v1::Notice> ParseOne(absl::string_view json, absl::string_view where) {
-  v1::Notice notice;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &notice, options);
-  if (!status.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": not a valid notice: ", status.message().ToString()));
-  }
-  return notice;
-}
-
-}  // namespace
-
 const std::vector<std::string>& RsitClasses() {
   static const auto* classes = new std::vector<std::string>{
       "abusive-content", "malicious-code", "information-gathering", "intrusion-attempts",
@@ -34,7 +17,7 @@ const std::vector<std::string>& RsitClasses() {
   return *classes;
 }
 
-absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, absl::string_view where) {
+absl::StatusOr<std::vector<v1::Notice>> NoticeReader::Parse(absl::string_view text, absl::string_view where) {
   if (text.size() > kMaxNoticeJsonBytes * 64) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": input is ", text.size(), " bytes; at most ",
                                                    kMaxNoticeJsonBytes * 64, " are read at once"));
@@ -43,41 +26,37 @@ absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, abs
   if (trimmed.empty()) return absl::InvalidArgumentError(absl::StrCat(where, ": no notice in the input"));
   std::vector<v1::Notice> out;
   if (trimmed.front() == '[') {
-    // An array: parse it as a ListValue first, then each element as a notice.
-    google::protobuf::ListValue list;
-    const auto status = google::protobuf::util::JsonStringToMessage(
-        google::protobuf::StringPiece(trimmed.data(), trimmed.size()), &list);
-    if (!status.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": not a JSON array of notices: ", status.message().ToString()));
-    for (int i = 0; i < list.values_size(); ++i) {
-      std::string element;
-      (void)google::protobuf::util::MessageToJsonString(list.values(i), &element);
-      auto n = ParseOne(element, absl::StrCat(where, "[", i, "]"));
-      if (!n.ok()) return n.status();
-      out.push_back(std::move(n).value());
-    }
+    const absl::Status s = json_.ReadArray(trimmed, [&out](size_t) { return &out.emplace_back(); });
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(where, ": ", s.message()));
     return out;
   }
-  // One object, or JSON lines.
-  auto whole = ParseOne(trimmed, where);
-  if (whole.ok()) {
-    out.push_back(std::move(whole).value());
-    return out;
-  }
+  // One object, or JSON lines: one object per non-empty line.
+  const absl::Status whole = json_.Read(trimmed, &out.emplace_back());
+  if (whole.ok()) return out;
+  out.clear();
   int line_no = 0;
-  int objects = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_no;
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
-    ++objects;
     if (line.size() > kMaxNoticeJsonBytes) {
       return absl::InvalidArgumentError(absl::StrCat(where, ":", line_no, ": notice is larger than ", kMaxNoticeJsonBytes, " bytes"));
     }
-    auto n = ParseOne(line, absl::StrCat(where, ":", line_no));
-    if (!n.ok()) return objects == 1 ? whole.status() : n.status();
-    out.push_back(std::move(n).value());
+    const absl::Status s = json_.Read(line, &out.emplace_back());
+    if (!s.ok()) {
+      // A single document that does not parse: report it as one.
+      if (out.size() == 1 && line.size() + 2 >= trimmed.size()) {
+        return absl::InvalidArgumentError(absl::StrCat(where, ": ", whole.message()));
+      }
+      return absl::InvalidArgumentError(absl::StrCat(where, ":", line_no, ": ", s.message()));
+    }
   }
   return out;
+}
+
+absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, absl::string_view where) {
+  NoticeReader reader;
+  return reader.Parse(text, where);
 }
 
 absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, const v1::Notice& notice) {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "engine/attribute_set.h"
+#include "engine/json_reader.h"
 #include "engine/registry.h"
 #include "sevex/v1/notice.pb.h"
 
@@ -18,9 +19,20 @@ namespace sevex::engine {
 
 inline constexpr size_t kMaxNoticeJsonBytes = 1 << 20;
 
-// Reads one notice object, a JSON array of notices, or JSON lines (one object per line).
-// Field names are the proto names (snake_case) or their lowerCamel JSON names; unknown fields
-// are errors. Each error names `where` and, for arrays and lines, the notice's position.
+// Reads notices from JSON: one notice object, a JSON array of notices, or JSON lines (one
+// object per line). Field names are the proto names (snake_case) or their lowerCamel JSON
+// names; unknown fields are errors. Each error names `where`, the notice's position in an
+// array or its line, and the field. Keeps its parser's buffers between calls: reuse one
+// reader for a stream of inputs. Not thread-safe.
+class NoticeReader {
+ public:
+  absl::StatusOr<std::vector<v1::Notice>> Parse(absl::string_view text, absl::string_view where);
+
+ private:
+  JsonReader json_;
+};
+
+// One-shot convenience over NoticeReader.
 absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, absl::string_view where);
 
 // Checks what the schema cannot: RSIT class, marking recipients, attributes against the

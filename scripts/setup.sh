@@ -10,6 +10,7 @@ packages=(
   libabsl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
+  libsimdjson-dev
 )
 
 missing=()

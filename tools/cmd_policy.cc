@@ -186,6 +186,7 @@ absl::Status FeedCorpus(const engine::Catalog& catalog, const std::string& path,
   auto next_progress = start + std::chrono::seconds(1);
   bool progress_shown = false;
   int64_t line_no = 0;
+  engine::NoticeReader reader;
   while (std::fgets(buf.data(), buf.size(), file) != nullptr) {
     ++line_no;
     absl::string_view line(buf.data());
@@ -195,7 +196,7 @@ absl::Status FeedCorpus(const engine::Catalog& catalog, const std::string& path,
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
     const std::string where = absl::StrCat(path, ":", line_no);
-    auto notices = engine::ParseNotices(line, where);
+    auto notices = reader.Parse(line, where);
     if (!notices.ok()) return notices.status();
     for (const auto& n : *notices) {
       auto attrs = engine::CheckNotice(catalog.registry(), n);

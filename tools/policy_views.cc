@@ -163,7 +163,7 @@ std::string MatrixJson(const std::vector<MatrixCell>& cells) {
 }
 
 std::string MatrixSvg(const engine::Catalog& catalog, const std::vector<MatrixCell>& cells) {
-  const int label_w = 230, cell_w = 104, cell_h = 22, top = 92, gap = 8;
+  const int label_w = 230, cell_w = 132, cell_h = 22, top = 92, gap = 8;
   const int columns = catalog.policies().size();
   int rows = 0;
   for (const auto& p : catalog.policies()) rows += p->level_count();

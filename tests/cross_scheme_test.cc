@@ -11,13 +11,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "embedded_policies.h"
 #include "engine/attribute_set.h"
 #include "engine/catalog.h"
 #include "engine/notice.h"
 #include "engine/translate.h"
 #include "gtest/gtest.h"
 #include "scenario_grid.h"
+#include "test_support.h"
 
 namespace sevex {
 namespace {
@@ -25,15 +25,7 @@ namespace {
 using engine::AttributeSet;
 using engine::Catalog;
 using engine::CompiledPolicy;
-
-const Catalog& Shipped() {
-  static const Catalog* catalog = [] {
-    auto c = Catalog::Load(policies::Embedded(), "embedded:policies");
-    EXPECT_TRUE(c.ok()) << c.status();
-    return new Catalog(std::move(c).value());
-  }();
-  return *catalog;
-}
+using testing::Shipped;
 
 struct BoundScenario {
   std::string name;

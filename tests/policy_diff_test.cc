@@ -3,10 +3,10 @@
 #include "engine/policy_diff.h"
 
 #include "absl/strings/str_replace.h"
-#include "embedded_policies.h"
 #include "engine/catalog.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "test_support.h"
 
 namespace sevex::engine {
 namespace {
@@ -14,21 +14,11 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-const Catalog& Shipped() {
-  static const Catalog* c = new Catalog(std::move(Catalog::Load(policies::Embedded(), "embedded").value()));
-  return *c;
-}
-
-std::string ShippedText(absl::string_view path) {
-  for (const auto& f : policies::Embedded()) {
-    if (f.path == path) return f.contents;
-  }
-  return "";
-}
+using sevex::testing::Shipped;
+using sevex::testing::ShippedText;
 
 std::unique_ptr<CompiledPolicy> Load(const std::string& text) {
-  auto p = Shipped().LoadPolicy(text, "test.textproto");
+  auto p = sevex::testing::LoadPolicy(text);
   EXPECT_TRUE(p.ok()) << p.status();
   return std::move(p).value();
 }

@@ -12,9 +12,8 @@ using testing::Attributes;
 using testing::LevelOf;
 using testing::Shipped;
 
-const char* const kImpact[] = {"sustained_disruption", "extensive_compromise", "isolated_compromise",
-                               "coordinated_low_level_attack", "low_level_attack", "unsuccessful_attempt"};
-const char* const kVictim[] = {"individual", "small", "medium", "large", "national", "strategic"};
+const auto& kImpact = testing::kImpactKinds;
+const auto& kVictim = testing::kVictimTiers;
 // Figure 1, rows top to bottom, columns: members of the public; small organisation / sole trader;
 // medium organisation / schools / local government; state government / academia / large
 // organisation / supply chain; federal government / regulated critical infrastructure; national

@@ -17,9 +17,8 @@ using testing::Attributes;
 using testing::LevelOf;
 using testing::Shipped;
 
-const char* const kImpact[] = {"sustained_disruption", "extensive_compromise", "isolated_compromise",
-                               "coordinated_low_level_attack", "low_level_attack", "unsuccessful_attempt"};
-const char* const kVictim[] = {"individual", "small", "medium", "large", "national", "strategic"};
+const auto& kImpact = testing::kImpactKinds;
+const auto& kVictim = testing::kVictimTiers;
 
 std::string Cell(int impact, int victim, absl::string_view extra = "") {
   return absl::StrCat(R"({"impact_kind": ")", kImpact[impact], R"(", "victim_tier": ")", kVictim[victim], "\"",

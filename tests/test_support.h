@@ -15,6 +15,13 @@
 
 namespace sevex::testing {
 
+// The values of impact_kind, most severe first (the rows of ASD's Figure 1), and of
+// victim_tier, smallest first (its columns).
+inline constexpr const char* kImpactKinds[] = {"sustained_disruption", "extensive_compromise",
+                                               "isolated_compromise", "coordinated_low_level_attack",
+                                               "low_level_attack", "unsuccessful_attempt"};
+inline constexpr const char* kVictimTiers[] = {"individual", "small", "medium", "large", "national", "strategic"};
+
 // The policy set compiled into the binary (policies/), loaded once.
 const engine::Catalog& Shipped();
 

@@ -91,7 +91,7 @@ class Loader {
 
   Loader(const TextProtoFile& file, const AttributeRegistry& registry,
          const v1::SchemePolicy& policy)
-      : file_(file), registry_(registry), policy_(policy), reachable_(policy.level_size(), false) {}
+      : file_(file), registry_(registry), policy_(policy) {}
 
   std::vector<std::string>& errors() { return errors_; }
   const absl::flat_hash_set<int>& reads() const { return reads_; }
@@ -476,7 +476,6 @@ class Loader {
   absl::flat_hash_map<std::string, int> level_index_;
   std::vector<std::string> errors_;
   absl::flat_hash_set<int> reads_;
-  std::vector<bool> reachable_;
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -132,15 +132,23 @@ std::vector<MatrixCell> TranslationMatrix(const engine::Catalog& catalog) {
 std::string MatrixText(const engine::Catalog& catalog, const std::vector<MatrixCell>& cells) {
   std::string out = "Interval translation of every level (rows) into every scheme (columns).\n"
                     "A cell is the chosen level; (a..b) is the range of levels the interval overlaps.\n";
+  const size_t schemes = catalog.policies().size();
+  // Each column as wide as its widest cell.
+  std::vector<size_t> width(schemes, 0);
+  for (size_t t = 0; t < schemes; ++t) width[t] = catalog.policies()[t]->id().size();
+  for (size_t i = 0; i < cells.size(); ++i) width[i % schemes] = std::max(width[i % schemes], Range(cells[i]).size());
   size_t i = 0;
   for (const auto& from : catalog.policies()) {
-    absl::StrAppend(&out, "\nfrom ", from->id(), ":\n", absl::StrFormat("  %-20s", "level"));
-    for (const auto& to : catalog.policies()) absl::StrAppend(&out, absl::StrFormat(" %-22s", to->id()));
+    absl::StrAppend(&out, "\nfrom ", from->id(), ":\n", absl::StrFormat("  %-24s", "level"));
+    for (size_t t = 0; t < schemes; ++t) {
+      absl::StrAppend(&out, "  ", absl::StrFormat("%-*s", static_cast<int>(width[t]), catalog.policies()[t]->id()));
+    }
     absl::StrAppend(&out, "\n");
     for (int l = 0; l < from->level_count(); ++l) {
-      absl::StrAppend(&out, absl::StrFormat("  %-20s", absl::StrCat(from->level(l).id(), " ", from->level(l).low(), "..", from->level(l).high())));
-      for (size_t t = 0; t < catalog.policies().size(); ++t, ++i) {
-        absl::StrAppend(&out, absl::StrFormat(" %-22s", Range(cells[i])));
+      absl::StrAppend(&out, absl::StrFormat("  %-24s", absl::StrCat(from->level(l).id(), " ", from->level(l).low(), "..",
+                                                                    from->level(l).high())));
+      for (size_t t = 0; t < schemes; ++t, ++i) {
+        absl::StrAppend(&out, "  ", absl::StrFormat("%-*s", static_cast<int>(width[t]), Range(cells[i])));
       }
       absl::StrAppend(&out, "\n");
     }

@@ -14,6 +14,7 @@ int RunClassify(const std::vector<std::string>& argv);
 int RunTranslate(const std::vector<std::string>& argv);
 int RunPolicy(const std::vector<std::string>& argv);
 int RunAttributes(const std::vector<std::string>& argv);
+int RunPki(const std::vector<std::string>& argv);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

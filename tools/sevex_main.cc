@@ -18,6 +18,7 @@ constexpr char kUsage[] =
     "  translate    express a level or a notice in another scheme\n"
     "  policy       check scheme policies\n"
     "  attributes   list the attribute registry notices are written in\n"
+    "  pki          a development certificate authority and node certificates\n"
     "\n"
     "exit codes: 0 success, 2 bad input (the message says what and where), 1 internal failure\n";
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   if (command == "translate") return sevex::cli::RunTranslate(rest);
   if (command == "policy") return sevex::cli::RunPolicy(rest);
   if (command == "attributes") return sevex::cli::RunAttributes(rest);
+  if (command == "pki") return sevex::cli::RunPki(rest);
   std::cerr << "sevex: unknown command '" << command << "'\n\n" << kUsage;
   return sevex::cli::kExitBadInput;
 }

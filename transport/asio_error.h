@@ -1,0 +1,20 @@
+// asio_error.h — Boost.Asio / Boost.System errors become an absl::Status here, and only here.
+#ifndef SEVEX_TRANSPORT_ASIO_ERROR_H_
+#define SEVEX_TRANSPORT_ASIO_ERROR_H_
+
+#include <boost/system/error_code.hpp>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+
+namespace sevex::transport {
+
+inline absl::Status AsioError(absl::string_view what, const boost::system::error_code& ec) {
+  if (!ec) return absl::OkStatus();
+  return absl::UnavailableError(absl::StrCat(what, ": ", ec.message()));
+}
+
+}  // namespace sevex::transport
+
+#endif  // SEVEX_TRANSPORT_ASIO_ERROR_H_

@@ -15,6 +15,7 @@ int RunTranslate(const std::vector<std::string>& argv);
 int RunPolicy(const std::vector<std::string>& argv);
 int RunAttributes(const std::vector<std::string>& argv);
 int RunPki(const std::vector<std::string>& argv);
+int RunBench(const std::vector<std::string>& argv);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

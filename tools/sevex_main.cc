@@ -19,6 +19,7 @@ constexpr char kUsage[] =
     "  policy       check scheme policies\n"
     "  attributes   list the attribute registry notices are written in\n"
     "  pki          a development certificate authority and node certificates\n"
+    "  bench        measure: transport throughput and latency\n"
     "\n"
     "exit codes: 0 success, 2 bad input (the message says what and where), 1 internal failure\n";
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   if (command == "policy") return sevex::cli::RunPolicy(rest);
   if (command == "attributes") return sevex::cli::RunAttributes(rest);
   if (command == "pki") return sevex::cli::RunPki(rest);
+  if (command == "bench") return sevex::cli::RunBench(rest);
   std::cerr << "sevex: unknown command '" << command << "'\n\n" << kUsage;
   return sevex::cli::kExitBadInput;
 }

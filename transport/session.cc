@@ -52,9 +52,21 @@ PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions&
       expected_peer_(std::move(expected_peer)),
       deadline_(stream_.get_executor()),
       heartbeat_(stream_.get_executor()),
-      decoder_(options.max_frame_bytes) {}
+      decoder_(options.max_frame_bytes) {
+  // Frames are small and latency matters (acks, heartbeats); coalescing is done here, so
+  // Nagle's algorithm would only add delay.
+  boost::system::error_code ignored;
+  stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
+}
 
 PeerSession::~PeerSession() = default;
+
+bool PeerSession::OnStrand() {
+  using Strand = asio::strand<asio::io_context::executor_type>;
+  auto executor = stream_.get_executor();
+  const Strand* strand = executor.target<Strand>();
+  return strand != nullptr && strand->running_in_this_thread();
+}
 
 void PeerSession::Start() {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
@@ -119,13 +131,19 @@ void PeerSession::ReadMore() {
 }
 
 void PeerSession::OnFrames(std::vector<v1::Frame>& frames) {
+  // Whatever the handlers queue while this read's frames are handled (acks, further notices)
+  // leaves in one write afterwards.
+  dispatching_ = true;
   for (const v1::Frame& f : frames) {
-    if (finished_ || closing_) return;
+    if (finished_ || closing_) break;
     if (absl::Status s = Handle(f); !s.ok()) {
+      dispatching_ = false;
       Fail(s, "protocol_error");
       return;
     }
   }
+  dispatching_ = false;
+  WriteMore();
 }
 
 absl::Status PeerSession::Handle(const v1::Frame& frame) {
@@ -209,14 +227,20 @@ absl::Status PeerSession::Send(v1::NoticeFrame notice) {
       return absl::ResourceExhaustedError(absl::StrCat("sevex://", peer_id_, "'s window of ", peer_window_.load(), " is full"));
     }
   } while (!in_flight_.compare_exchange_weak(current, current + 1));
-  asio::post(stream_.get_executor(), [self = shared_from_this(), notice = std::move(notice)]() mutable {
+  auto queue = [self = shared_from_this(), notice = std::move(notice)]() mutable {
     if (self->finished_ || self->closing_) return;
     notice.set_sequence(self->next_send_sequence_++);
     self->in_flight_sequences_.insert(notice.sequence());
     v1::Frame f;
     *f.mutable_notice() = std::move(notice);
     self->Queue(f);
-  });
+  };
+  // From a handler of this session (already on its strand) there is no need to post.
+  if (OnStrand()) {
+    queue();
+  } else {
+    asio::post(stream_.get_executor(), std::move(queue));
+  }
   return absl::OkStatus();
 }
 
@@ -231,11 +255,16 @@ void PeerSession::Ack(const v1::NoticeFrame& notice, v1::Ack::Status status, std
   ack->set_origin(notice.origin());
   ack->set_notice_id(notice.notice_id());
   ack->set_revision(notice.revision());
-  asio::post(stream_.get_executor(), [self = shared_from_this(), f = std::move(f)] {
+  auto queue = [self = shared_from_this(), f = std::move(f)] {
     if (self->finished_ || self->closing_ || self->received_unacked_ == 0) return;
     --self->received_unacked_;
     self->Queue(f);
-  });
+  };
+  if (OnStrand()) {
+    queue();
+  } else {
+    asio::post(stream_.get_executor(), std::move(queue));
+  }
 }
 
 void PeerSession::Close(std::string reason_code, std::string reason) {
@@ -265,7 +294,7 @@ void PeerSession::Queue(const v1::Frame& frame) {
 }
 
 void PeerSession::WriteMore() {
-  if (writing_ || write_pending_.empty() || finished_) return;
+  if (writing_ || dispatching_ || write_pending_.empty() || finished_) return;
   // Everything queued while the previous write was in flight goes out in one write.
   std::swap(write_in_flight_, write_pending_);
   write_pending_.clear();

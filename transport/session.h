@@ -95,6 +95,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   PeerSession(boost::asio::ip::tcp::socket socket, NodeTls& tls, const SessionOptions& options,
               SessionHandler* handler, Role role, std::optional<std::string> expected_peer);
 
+  // True when called from this session's strand (a handler), so work need not be posted.
+  bool OnStrand();
   void OnHandshake(const boost::system::error_code& ec);
   void ReadMore();
   void OnFrames(std::vector<v1::Frame>& frames);
@@ -132,6 +134,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::string write_pending_;   // frames queued behind the write in flight (coalesced)
   std::string write_in_flight_;
   bool writing_ = false;
+  bool dispatching_ = false;  // handling a read's frames: hold writes until all are handled
   std::array<char, 64 * 1024> read_buffer_;
 };
 

@@ -34,11 +34,11 @@ v1::Assessment AssessNotice(const Catalog& catalog, const CompiledPolicy& policy
                             const AttributeSet& attrs, const v1::Notice* notice) {
   Trace trace;
   const Verdict verdict = policy.Assess(attrs, &trace);
-  return RenderAssessment(catalog, policy, attrs, verdict, trace, notice);
+  return RenderAssessment(catalog, policy, attrs, verdict, std::move(trace), notice);
 }
 
 v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& policy,
-                                const AttributeSet& attrs, const Verdict& verdict, const Trace& trace,
+                                const AttributeSet& attrs, const Verdict& verdict, Trace trace,
                                 const v1::Notice* notice) {
   v1::Assessment a;
   const v1::Level& level = policy.level(verdict.level);
@@ -50,7 +50,8 @@ v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& po
     a.add_possible_levels(policy.level(i).id());
   }
   a.set_exact(verdict.exact());
-  for (const auto& step : trace.steps) *a.add_explanation() = step;
+  a.mutable_explanation()->Reserve(static_cast<int>(trace.steps.size()));
+  for (auto& step : trace.steps) *a.add_explanation() = std::move(step);
   // Absent attributes matter only when they leave the level open.
   if (!verdict.exact()) {
     std::vector<int> missing(trace.missing.begin(), trace.missing.end());

@@ -17,9 +17,9 @@ namespace sevex::engine {
 v1::Assessment AssessNotice(const Catalog& catalog, const CompiledPolicy& policy,
                             const AttributeSet& attrs, const v1::Notice* notice);
 
-// Renders an already computed verdict (with its trace) the same way.
+// Renders an already computed verdict the same way; the trace's steps are moved into it.
 v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& policy,
-                                const AttributeSet& attrs, const Verdict& verdict, const Trace& trace,
+                                const AttributeSet& attrs, const Verdict& verdict, Trace trace,
                                 const v1::Notice* notice);
 
 }  // namespace sevex::engine

@@ -247,13 +247,15 @@ class ExpressionParser {
     const Token& first = Peek();
     ASSIGN_OR_RETURN(ExprType t, ParseAnd());
     while (IsWord(Peek(), "or")) {
-      const Token& op = Next();
+      Next();
       RETURN_IF_ERROR(NeedType(t, ExprType::kBool, first, "'or'"));
+      const size_t jump = s_.code.size();
+      Emit({Op::kJumpIfKnownTrue}, 0);
       const Token& rhs_at = Peek();
       ASSIGN_OR_RETURN(ExprType r, ParseAnd());
       RETURN_IF_ERROR(NeedType(r, ExprType::kBool, rhs_at, "'or'"));
-      (void)op;
       Emit({Op::kOr}, -1);
+      s_.code[jump].slot = static_cast<int32_t>(s_.code.size());
     }
     return t;
   }
@@ -264,10 +266,13 @@ class ExpressionParser {
     while (IsWord(Peek(), "and")) {
       Next();
       RETURN_IF_ERROR(NeedType(t, ExprType::kBool, first, "'and'"));
+      const size_t jump = s_.code.size();
+      Emit({Op::kJumpIfKnownFalse}, 0);
       const Token& rhs_at = Peek();
       ASSIGN_OR_RETURN(ExprType r, ParseNot());
       RETURN_IF_ERROR(NeedType(r, ExprType::kBool, rhs_at, "'and'"));
       Emit({Op::kAnd}, -1);
+      s_.code[jump].slot = static_cast<int32_t>(s_.code.size());
     }
     return t;
   }
@@ -538,8 +543,16 @@ absl::StatusOr<Expression> Expression::Compile(absl::string_view text,
 Expression::Value Expression::Run(const AttributeSet& attrs) const {
   Value stack[kMaxStack];
   int sp = 0;
-  for (const Instr& in : code_) {
+  const size_t n = code_.size();
+  for (size_t pc = 0; pc < n; ++pc) {
+    const Instr& in = code_[pc];
     switch (in.op) {
+      case Op::kJumpIfKnownFalse:
+        if (stack[sp - 1].known && stack[sp - 1].v == 0) pc = static_cast<size_t>(in.slot) - 1;
+        break;
+      case Op::kJumpIfKnownTrue:
+        if (stack[sp - 1].known && stack[sp - 1].v != 0) pc = static_cast<size_t>(in.slot) - 1;
+        break;
       case Op::kConst:
         stack[sp++] = {in.k, true};
         break;

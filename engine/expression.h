@@ -87,10 +87,13 @@ class Expression {
   enum class Op : uint8_t {
     kConst, kLoad, kPresent, kNeg, kAdd, kSub, kMul, kDiv, kMin, kMax,
     kLt, kLe, kGt, kGe, kEq, kNe, kAnd, kOr, kNot, kIn,
+    // Short-circuit: when the value on top is known false (true), jump to `slot`, leaving it
+    // as the result of the `and` (`or`) and skipping the right operand.
+    kJumpIfKnownFalse, kJumpIfKnownTrue,
   };
   struct Instr {
     Op op;
-    int32_t slot = -1;   // kLoad, kPresent
+    int32_t slot = -1;   // kLoad, kPresent; the jump target of kJumpIf*
     double k = 0;        // kConst
     uint64_t mask = 0;   // kIn: bit i set when enum ordinal i is in the set
     bool operator==(const Instr&) const = default;

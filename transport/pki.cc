@@ -217,6 +217,7 @@ absl::Status IssueNode(const fs::path& dir, const IssueOptions& options) {
   } else {
     for (const auto& u : options.uris) sans.push_back(absl::StrCat("URI:", u));
   }
+  for (const auto& d : options.dns_names) sans.push_back(absl::StrCat("DNS:", d));
   for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
            {NID_basic_constraints, "critical,CA:FALSE"},
            {NID_key_usage, "critical,digitalSignature"},

@@ -31,6 +31,7 @@ struct IssueOptions {
   int days = 365;                     // validity
   int64_t not_before_offset_s = 0;    // shifts the validity window (tests: expired, not yet valid)
   std::vector<std::string> uris;      // URI SANs; empty means {"sevex://" + node_id}
+  std::vector<std::string> dns_names; // DNS SANs, for clients that check a host name (gRPC)
 };
 
 // Issues DIR/<node-id>.key and DIR/<node-id>.crt signed by the CA in DIR.

@@ -92,6 +92,27 @@ TEST(ConditionLanguageTest, AbsentAttributesAreUnknown) {
             Truth::kTrue);
 }
 
+// 'and' / 'or' skip the right operand when the left decides; the result must not change.
+TEST(ConditionLanguageTest, ShortCircuitKeepsThreeValuedResultsInEitherOrder) {
+  const char* small = R"({"victim_tier": "small"})";
+  const char* large = R"({"victim_tier": "large"})";
+  EXPECT_EQ(Eval("victim_tier >= large and deaths >= 1", small), Truth::kFalse);    // known false: skip
+  EXPECT_EQ(Eval("deaths >= 1 and victim_tier >= large", small), Truth::kFalse);    // unknown, then false
+  EXPECT_EQ(Eval("victim_tier >= large and deaths >= 1", large), Truth::kUnknown);  // true, then unknown
+  EXPECT_EQ(Eval("victim_tier >= large or deaths >= 1", large), Truth::kTrue);      // known true: skip
+  EXPECT_EQ(Eval("deaths >= 1 or victim_tier >= large", large), Truth::kTrue);      // unknown, then true
+  EXPECT_EQ(Eval("victim_tier >= large or deaths >= 1", small), Truth::kUnknown);   // false, then unknown
+  // Chains and nesting: each jump lands after its own operator.
+  EXPECT_EQ(Eval("false and deaths >= 1 or true", "{}"), Truth::kTrue);
+  EXPECT_EQ(Eval("true or deaths >= 1 and false", "{}"), Truth::kTrue);
+  EXPECT_EQ(Eval("(false or false) and (deaths >= 1 or true)", "{}"), Truth::kFalse);
+  EXPECT_EQ(Eval("not (false and deaths >= 1) and (true or deaths >= 1)", "{}"), Truth::kTrue);
+  Definitions defs;
+  defs["guard"] = {"victim_tier >= large and deaths >= 1", {"f.textproto", 20, 9}};
+  EXPECT_EQ(Eval("guard or victim_tier == small", small, defs), Truth::kTrue);
+  EXPECT_EQ(Eval("victim_tier == small and guard", small, defs), Truth::kFalse);
+}
+
 TEST(ConditionLanguageTest, PresentIsNeverUnknown) {
   EXPECT_EQ(Eval("present(scheduled_maintenance)", "{}"), Truth::kFalse);
   EXPECT_EQ(Eval("present(scheduled_maintenance) and scheduled_maintenance", "{}"), Truth::kFalse);

@@ -337,6 +337,9 @@ TEST_F(SessionTest, APeerRestartIsFollowedByReconnection) {
   EXPECT_GE(link_->attempts(), 2);
   EXPECT_TRUE(link_->session()->open());
   EXPECT_NE(link_->session(), first);
+  // The first connection ran a full handshake; the reconnection resumed its TLS session.
+  EXPECT_FALSE(first->resumed());
+  EXPECT_TRUE(link_->session()->resumed());
 }
 
 TEST(BackoffTest, GrowsExponentiallyWithJitterUpToTheCap) {

@@ -66,7 +66,7 @@ void PeerLink::Connect() {
           return;
         }
         auto session = PeerSession::Create(std::move(*socket), self->tls_, self->options_, self.get(),
-                                           PeerSession::Role::kClient, self->peer_.node_id);
+                                           PeerSession::Role::kClient, self->peer_.node_id, &self->resumption_);
         {
           std::lock_guard<std::mutex> lock(self->mu_);
           self->session_ = session;

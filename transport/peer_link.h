@@ -60,6 +60,7 @@ class PeerLink : public std::enable_shared_from_this<PeerLink>, private SessionH
   bool stopped_ = false;
   mutable std::mutex mu_;
   std::shared_ptr<PeerSession> session_;
+  ResumptionSlot resumption_;  // the peer's last TLS session ticket
 };
 
 }  // namespace sevex::transport

@@ -37,13 +37,13 @@ std::chrono::milliseconds Backoff(int attempt, std::chrono::milliseconds base, s
 
 std::shared_ptr<PeerSession> PeerSession::Create(tcp::socket socket, NodeTls& tls, const SessionOptions& options,
                                                  SessionHandler* handler, Role role,
-                                                 std::optional<std::string> expected_peer) {
+                                                 std::optional<std::string> expected_peer, ResumptionSlot* resumption) {
   return std::shared_ptr<PeerSession>(
-      new PeerSession(std::move(socket), tls, options, handler, role, std::move(expected_peer)));
+      new PeerSession(std::move(socket), tls, options, handler, role, std::move(expected_peer), resumption));
 }
 
 PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions& options, SessionHandler* handler,
-                         Role role, std::optional<std::string> expected_peer)
+                         Role role, std::optional<std::string> expected_peer, ResumptionSlot* resumption)
     : stream_(std::move(socket), role == Role::kServer ? tls.server_context() : tls.client_context()),
       tls_(tls),
       options_(options),
@@ -52,7 +52,8 @@ PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions&
       expected_peer_(std::move(expected_peer)),
       deadline_(stream_.get_executor()),
       heartbeat_(stream_.get_executor()),
-      decoder_(options.max_frame_bytes) {
+      decoder_(options.max_frame_bytes),
+      resumption_(resumption) {
   // Frames are small and latency matters (acks, heartbeats); coalescing is done here, so
   // Nagle's algorithm would only add delay.
   boost::system::error_code ignored;
@@ -76,6 +77,7 @@ void PeerSession::Start() {
       self->Finish(absl::DeadlineExceededError(absl::StrCat("no TLS handshake and Hello within ",
                                                             self->options_.handshake_timeout.count(), " ms")));
     });
+    if (self->role_ == Role::kClient) NodeTls::PrepareClient(self->stream_.native_handle(), self->resumption_);
     self->stream_.async_handshake(
         self->role_ == Role::kServer ? ssl::stream_base::server : ssl::stream_base::client,
         [self](const boost::system::error_code& ec) { self->OnHandshake(ec); });
@@ -95,6 +97,7 @@ void PeerSession::OnHandshake(const boost::system::error_code& ec) {
     return;
   }
   peer_id_ = *peer;
+  resumed_ = SSL_session_reused(stream_.native_handle()) == 1;
   last_received_ = std::chrono::steady_clock::now();
   v1::Frame hello;
   hello.mutable_hello()->set_node_id(tls_.node_id());

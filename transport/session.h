@@ -67,9 +67,11 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
 
   // `socket` must be connected and bound to a strand executor. A client names the peer it
   // dialled in `expected_peer`.
+  // A client may pass the peer's `resumption` slot to resume its last TLS session.
   static std::shared_ptr<PeerSession> Create(boost::asio::ip::tcp::socket socket, NodeTls& tls,
                                              const SessionOptions& options, SessionHandler* handler, Role role,
-                                             std::optional<std::string> expected_peer);
+                                             std::optional<std::string> expected_peer,
+                                             ResumptionSlot* resumption = nullptr);
   ~PeerSession();
 
   // Handshake, Hello, then reading, all under the handshake timeout.
@@ -89,11 +91,13 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   // Thread-safe snapshots.
   const std::string& peer_id() const { return peer_id_; }  // empty until authorised
   bool open() const { return open_.load(); }
+  bool resumed() const { return resumed_.load(); }  // the TLS session was resumed
   uint32_t in_flight() const { return in_flight_.load(); }
 
  private:
   PeerSession(boost::asio::ip::tcp::socket socket, NodeTls& tls, const SessionOptions& options,
-              SessionHandler* handler, Role role, std::optional<std::string> expected_peer);
+              SessionHandler* handler, Role role, std::optional<std::string> expected_peer,
+              ResumptionSlot* resumption);
 
   // True when called from this session's strand (a handler), so work need not be posted.
   bool OnStrand();
@@ -118,6 +122,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   FrameDecoder decoder_;
   std::string peer_id_;
   std::atomic<bool> open_{false};
+  std::atomic<bool> resumed_{false};
+  ResumptionSlot* resumption_;
   bool hello_sent_ = false;
   bool finished_ = false;
   bool closing_ = false;

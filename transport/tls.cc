@@ -25,6 +25,21 @@ namespace {
 
 constexpr unsigned char kAlpnWire[] = {7, 's', 'e', 'v', 'e', 'x', '/', '1'};
 
+// SSL ex_data index holding the connection's ResumptionSlot*.
+int SlotIndex() {
+  static const int index = SSL_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// Called by OpenSSL for each session ticket a client connection receives.
+int OnNewSession(SSL* ssl, SSL_SESSION* session) {
+  auto* slot = static_cast<ResumptionSlot*>(SSL_get_ex_data(ssl, SlotIndex()));
+  if (slot == nullptr) return 0;  // not kept: OpenSSL frees it
+  slot->Store(session);
+  return 1;  // kept: the slot owns the reference now
+}
+
+
 int SelectAlpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in, unsigned int inlen,
                void*) {
   unsigned char* selected = nullptr;
@@ -84,13 +99,40 @@ absl::Status Configure(ssl::context& ctx, const TlsOptions& options, bool server
     SSL_CTX_set_alpn_select_cb(native, &SelectAlpn, nullptr);
     static constexpr unsigned char kSessionContext[] = "sevex/1";
     SSL_CTX_set_session_id_context(native, kSessionContext, sizeof kSessionContext - 1);
-  } else if (SSL_CTX_set_alpn_protos(native, kAlpnWire, sizeof kAlpnWire) != 0) {
-    return OpenSslError("offering ALPN sevex/1");
+  } else {
+    if (SSL_CTX_set_alpn_protos(native, kAlpnWire, sizeof kAlpnWire) != 0) return OpenSslError("offering ALPN sevex/1");
+    // Keep TLS 1.3 tickets per peer (ResumptionSlot), not in OpenSSL's own cache.
+    SSL_CTX_set_session_cache_mode(native, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(native, &OnNewSession);
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+ResumptionSlot::~ResumptionSlot() { SSL_SESSION_free(session_); }
+
+void ResumptionSlot::Store(SSL_SESSION* session) {
+  std::lock_guard<std::mutex> lock(mu_);
+  SSL_SESSION_free(session_);
+  session_ = session;
+}
+
+SSL_SESSION* ResumptionSlot::Take() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (session_ == nullptr || !SSL_SESSION_is_resumable(session_)) return nullptr;
+  SSL_SESSION_up_ref(session_);
+  return session_;
+}
+
+void NodeTls::PrepareClient(SSL* ssl, ResumptionSlot* slot) {
+  if (slot == nullptr) return;
+  SSL_set_ex_data(ssl, SlotIndex(), slot);
+  if (SSL_SESSION* session = slot->Take()) {
+    SSL_set_session(ssl, session);
+    SSL_SESSION_free(session);
+  }
+}
 
 NodeTls::NodeTls() : server_(ssl::context::tls_server), client_(ssl::context::tls_client) {}
 NodeTls::~NodeTls() = default;
@@ -166,6 +208,13 @@ absl::StatusOr<std::string> NodeTls::AuthorizePeer(SSL* ssl, std::optional<absl:
   if (cert == nullptr) return absl::PermissionDeniedError("the peer presented no certificate");
   auto id = NodeIdOf(cert);
   if (!id.ok()) return id.status();
+  // A resumed session skips certificate verification: check validity here for every session.
+  if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
+    return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, "'s certificate has expired"));
+  }
+  if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
+    return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, "'s certificate is not valid yet"));
+  }
   const Peer* peer = nullptr;
   for (const auto& p : peers_) {
     if (p->entry.node_id == *id) peer = p.get();

@@ -18,6 +18,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,22 @@ struct TlsOptions {
   std::vector<PeerEntry> peers;
 };
 
+// The latest TLS session ticket from one peer, so that the next connection to it can resume
+// instead of running a full handshake. Thread-safe; one per outbound peer link.
+class ResumptionSlot {
+ public:
+  ResumptionSlot() = default;
+  ResumptionSlot(const ResumptionSlot&) = delete;
+  ResumptionSlot& operator=(const ResumptionSlot&) = delete;
+  ~ResumptionSlot();
+  void Store(SSL_SESSION* session);  // takes ownership
+  SSL_SESSION* Take();               // a new reference, or null; the caller frees it
+
+ private:
+  std::mutex mu_;
+  SSL_SESSION* session_ = nullptr;
+};
+
 // Immutable after Create(); the contexts may be shared by all sessions of the node.
 class NodeTls {
  public:
@@ -58,6 +75,10 @@ class NodeTls {
   // After a successful handshake on `ssl`: the peer's node id, or PermissionDenied with the
   // reason (not listed, wrong trust anchor, pin mismatch, not the expected peer, no ALPN).
   absl::StatusOr<std::string> AuthorizePeer(SSL* ssl, std::optional<absl::string_view> expected_peer) const;
+
+  // Before a client handshake: offer the ticket in `slot` (if any) and file the tickets this
+  // connection receives there.
+  static void PrepareClient(SSL* ssl, ResumptionSlot* slot);
 
   // Why a handshake on `ssl` failed, for the log: the certificate verification error when
   // there was one, else `error` (Asio's description).

@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "transport/event_log.h"
 #include "transport/listener.h"
 #include "transport/peer_link.h"
 #include "transport/pki.h"
@@ -115,6 +116,7 @@ class SessionTest : public ::testing::Test {
     for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
   }
   void TearDown() override {
+    SetLogSink(nullptr);
     if (link_) link_->Stop();
     if (listener_) listener_->Stop();
     std::this_thread::sleep_for(50ms);
@@ -228,6 +230,8 @@ TEST_F(SessionTest, AFullWindowBlocksTheSenderWithoutGrowingMemory) {
 }
 
 TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
+  auto lines = std::make_shared<std::vector<std::string>>();  // shared: the sink may outlive a failed test
+  SetLogSink([lines](absl::string_view line) { lines->emplace_back(line); });  // called under the log's lock
   SessionOptions options;
   options.max_frame_bytes = 64 * 1024;
   options.handshake_timeout = 1500ms;  // generous: the other clients' handshakes must fit in it under load
@@ -273,6 +277,23 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
   ASSERT_TRUE(client->open());
   ASSERT_TRUE(client->Send(Notice(9)).ok());
   ASSERT_TRUE(client_.WaitFor([&] { return client_.acks.size() == 1; }));
+
+  // Every refusal left one JSON log line saying why.
+  SetLogSink(nullptr);  // takes the log's lock: no line is being added after this
+  const std::vector<std::string> log = *lines;
+  std::string refused;
+  for (const auto& line : log) {
+    if (line.find("\"event\":\"session_refused\"") != std::string::npos) refused += line;
+  }
+  EXPECT_THAT(refused, HasSubstr("\"level\":\"warning\""));
+  EXPECT_THAT(refused, HasSubstr("\"remote\":\"127.0.0.1:"));
+  EXPECT_THAT(refused, HasSubstr("out of order: Notice before Hello"));
+  EXPECT_THAT(refused, HasSubstr("oversized: frame of 1048576 bytes announced"));
+  EXPECT_THAT(refused, HasSubstr("TLS handshake failed"));
+  EXPECT_THAT(refused, HasSubstr("no TLS handshake and Hello within"));
+  bool opened = false;
+  for (const auto& line : log) opened |= line.find("\"event\":\"session_open\",\"peer\":\"client.node\"") != std::string::npos;
+  EXPECT_TRUE(opened);
 }
 
 TEST_F(SessionTest, HeartbeatsKeepAQuietSessionOpenAndSilenceEndsIt) {

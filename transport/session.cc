@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "transport/asio_error.h"
+#include "transport/event_log.h"
 
 namespace sevex::transport {
 
@@ -56,8 +57,10 @@ PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions&
       resumption_(resumption) {
   // Frames are small and latency matters (acks, heartbeats); coalescing is done here, so
   // Nagle's algorithm would only add delay.
-  boost::system::error_code ignored;
-  stream_.lowest_layer().set_option(tcp::no_delay(true), ignored);
+  boost::system::error_code ec;
+  stream_.lowest_layer().set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = stream_.lowest_layer().remote_endpoint(ec);
+  if (!ec) remote_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
 }
 
 PeerSession::~PeerSession() = default;
@@ -167,8 +170,12 @@ absl::Status PeerSession::Handle(const v1::Frame& frame) {
     peer_max_frame_ = std::min<size_t>(options_.max_frame_bytes, h.max_frame_bytes() == 0 ? kDefaultMaxFrameBytes
                                                                                           : h.max_frame_bytes());
     open_ = true;
+    ever_opened_ = true;
     deadline_.cancel();
     ArmHeartbeat();
+    LogEvent(LogLevel::kInfo, "session_open",
+             {{"peer", peer_id_}, {"remote", remote_}, {"role", role_ == Role::kServer ? "server" : "client"},
+              {"tls", resumed_ ? "resumed" : "full handshake"}});
     handler_->OnOpen(shared_from_this());
     return absl::OkStatus();
   }
@@ -365,6 +372,13 @@ void PeerSession::Finish(absl::Status reason) {
   boost::system::error_code ignored;
   stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
+  // A session that never opened was refused (handshake, identity, Hello); one that did ended.
+  if (reason.ok()) {
+    LogEvent(LogLevel::kInfo, "session_closed", {{"peer", peer_id_}, {"remote", remote_}});
+  } else {
+    LogEvent(LogLevel::kWarning, ever_opened_ ? "session_ended" : "session_refused",
+             {{"peer", peer_id_}, {"remote", remote_}, {"reason", std::string(reason.message())}});
+  }
   handler_->OnClose(shared_from_this(), reason);
 }
 

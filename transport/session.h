@@ -123,6 +123,8 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::string peer_id_;
   std::atomic<bool> open_{false};
   std::atomic<bool> resumed_{false};
+  bool ever_opened_ = false;
+  std::string remote_;  // "address:port" of the other end, for the log
   ResumptionSlot* resumption_;
   bool hello_sent_ = false;
   bool finished_ = false;

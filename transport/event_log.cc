@@ -1,0 +1,74 @@
+#include "transport/event_log.h"
+
+#include <cstdio>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+
+namespace sevex::transport {
+namespace {
+
+std::mutex& Mutex() {
+  static std::mutex* mu = new std::mutex;
+  return *mu;
+}
+
+std::function<void(absl::string_view)>& Sink() {
+  static auto* sink = new std::function<void(absl::string_view)>;
+  return *sink;
+}
+
+const char* LevelName(LogLevel level) {
+  switch (level) {
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarning: return "warning";
+    default: return "error";
+  }
+}
+
+}  // namespace
+
+std::string JsonEscape(absl::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          absl::StrAppendFormat(&out, "\\u%04x", c);
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out;
+}
+
+void LogEvent(LogLevel level, absl::string_view event,
+              std::initializer_list<std::pair<absl::string_view, std::string>> fields) {
+  std::string line = absl::StrCat("{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
+                                  "\",\"level\":\"", LevelName(level), "\",\"event\":\"", JsonEscape(event), "\"");
+  for (const auto& [key, value] : fields) absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value), "\"");
+  line += "}\n";
+  std::lock_guard<std::mutex> lock(Mutex());
+  if (Sink()) {
+    Sink()(line);
+  } else {
+    std::fwrite(line.data(), 1, line.size(), stderr);
+  }
+}
+
+void SetLogSink(std::function<void(absl::string_view line)> sink) {
+  std::lock_guard<std::mutex> lock(Mutex());
+  Sink() = std::move(sink);
+}
+
+}  // namespace sevex::transport

@@ -1,0 +1,31 @@
+// event_log.h — one JSON object per line for what happens to sessions (DESIGN.md §6):
+//   {"time":"2026-11-23T00:03:12.123Z","level":"warning","event":"session_refused",
+//    "remote":"127.0.0.1:51234","reason":"TLS handshake failed: …"}
+// Lines go to standard error unless a sink is installed (the node, or a test).
+#ifndef SEVEX_TRANSPORT_EVENT_LOG_H_
+#define SEVEX_TRANSPORT_EVENT_LOG_H_
+
+#include <functional>
+#include <initializer_list>
+#include <string>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+
+namespace sevex::transport {
+
+enum class LogLevel { kInfo, kWarning, kError };
+
+// Writes one line. Thread-safe; lines are never interleaved.
+void LogEvent(LogLevel level, absl::string_view event,
+              std::initializer_list<std::pair<absl::string_view, std::string>> fields);
+
+// Replaces where lines go (nullptr: back to standard error). The sink is called under a lock.
+void SetLogSink(std::function<void(absl::string_view line)> sink);
+
+// `text` as the inside of a JSON string.
+std::string JsonEscape(absl::string_view text);
+
+}  // namespace sevex::transport
+
+#endif  // SEVEX_TRANSPORT_EVENT_LOG_H_

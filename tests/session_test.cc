@@ -217,6 +217,8 @@ TEST_F(SessionTest, AFullWindowBlocksTheSenderWithoutGrowingMemory) {
   const absl::Status full = client->Send(Notice(4));
   EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_THAT(std::string(full.message()), HasSubstr("window of 4 is full"));
+  // However hard the caller pushes, nothing is queued beyond the window.
+  for (int i = 0; i < 10000; ++i) ASSERT_EQ(client->Send(Notice(4)).code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(client->in_flight(), 4u);
   ASSERT_TRUE(server_.WaitFor([&] { return server_.notices.size() == 4; }));
   // One ack opens one slot.
@@ -257,11 +259,38 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
     asio::write(raw, asio::buffer(std::string("GET / HTTP/1.1\r\n\r\n")));
     std::this_thread::sleep_for(100ms);
   }
+  // A TLS 1.2 client, and a client whose certificate comes from a CA the server does not trust.
+  {
+    char other[] = "/tmp/sevex-session-other-ca-XXXXXX";
+    ASSERT_NE(mkdtemp(other), nullptr);
+    ASSERT_TRUE(InitCa(fs::path(other) / "ca", "other CA", 30).ok());
+    ASSERT_TRUE(IssueNode(fs::path(other) / "ca", Node("client.node")).ok());
+    for (int variant = 0; variant < 2; ++variant) {
+      asio::io_context io;
+      asio::ssl::context ctx(asio::ssl::context::tls_client);
+      const fs::path dir = variant == 0 ? root_ : fs::path(other) / "ca";
+      ctx.use_certificate_chain_file((dir / "client.node.crt").string());
+      ctx.use_private_key_file((dir / "client.node.key").string(), asio::ssl::context::pem);
+      if (variant == 0) SSL_CTX_set_max_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+      asio::ssl::stream<tcp::socket> c(io, ctx);
+      boost::system::error_code ec;
+      c.lowest_layer().connect(listener_->endpoint(), ec);
+      ASSERT_FALSE(ec);
+      c.handshake(asio::ssl::stream_base::client, ec);
+      // TLS 1.2 fails at once. In TLS 1.3 the client finishes before the server has judged its
+      // certificate; the server's refusal is what the assertions below check.
+      if (variant == 0) {
+        EXPECT_TRUE(ec) << "a TLS 1.2 handshake must fail";
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    fs::remove_all(other);
+  }
   // A client that opens TCP and says nothing: the handshake timeout ends it.
   tcp::socket silent(io_);
   silent.connect(listener_->endpoint());
 
-  ASSERT_TRUE(server_.WaitFor([&] { return server_.closed.size() >= 5; })) << server_.closed.size();
+  ASSERT_TRUE(server_.WaitFor([&] { return server_.closed.size() >= 7; })) << server_.closed.size();
   std::string reasons;
   server_.Locked([&] {
     for (const auto& [peer, status] : server_.closed) reasons += std::string(status.message()) + "\n";
@@ -271,6 +300,8 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
   EXPECT_THAT(reasons, HasSubstr("malformed: a frame of 3 bytes is not a Frame"));
   EXPECT_THAT(reasons, HasSubstr("oversized: frame of 1048576 bytes announced; the maximum is 65536"));
   EXPECT_THAT(reasons, HasSubstr("TLS handshake failed"));
+  EXPECT_THAT(reasons, HasSubstr("unsupported protocol"));  // TLS 1.2
+  EXPECT_THAT(reasons, HasSubstr("certificate verification failed: unable to get local issuer certificate"));
   EXPECT_THAT(reasons, HasSubstr("no TLS handshake and Hello within 1500 ms"));
 
   // Meanwhile the good session kept working.
@@ -290,6 +321,8 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
   EXPECT_THAT(refused, HasSubstr("out of order: Notice before Hello"));
   EXPECT_THAT(refused, HasSubstr("oversized: frame of 1048576 bytes announced"));
   EXPECT_THAT(refused, HasSubstr("TLS handshake failed"));
+  EXPECT_THAT(refused, HasSubstr("unsupported protocol"));
+  EXPECT_THAT(refused, HasSubstr("unable to get local issuer certificate"));
   EXPECT_THAT(refused, HasSubstr("no TLS handshake and Hello within"));
   bool opened = false;
   for (const auto& line : log) opened |= line.find("\"event\":\"session_open\",\"peer\":\"client.node\"") != std::string::npos;

@@ -290,9 +290,38 @@ TEST_F(SevexCommandTest, PolicyDiffOverACorpus) {
   EXPECT_THAT(r.err, HasSubstr(absl::StrCat(bad, ":2: attribute 'deaths'")));
 }
 
+TEST_F(SevexCommandTest, PkiMakesADevelopmentCaAndNodeCertificates) {
+  const std::string pki = (dir_ / "pki").string();
+  Result r = Sevex(absl::StrCat("pki init --dir ", pki));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Sevex(absl::StrCat("pki issue --dir ", pki, " --node-id cl.csirt"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("sevex://cl.csirt"));
+  r = Sevex(absl::StrCat("pki show ", pki, "/cl.csirt.crt"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("identity:  sevex://cl.csirt"));
+  EXPECT_THAT(r.out, HasSubstr("pin:       sha256 "));
+  r = Sevex(absl::StrCat("pki show ", pki, "/cl.csirt.crt --format json"));
+  EXPECT_THAT(r.out, HasSubstr("\"node_id\": \"cl.csirt\""));
+  // Nothing is overwritten; bad ids and missing options are bad input.
+  r = Sevex(absl::StrCat("pki issue --dir ", pki, " --node-id cl.csirt"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not overwriting"));
+  r = Sevex(absl::StrCat("pki init --dir ", pki));
+  EXPECT_EQ(r.exit_code, 2);
+  r = Sevex(absl::StrCat("pki issue --dir ", pki, " --node-id CL_CSIRT"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("node id 'CL_CSIRT' must be"));
+  r = Sevex("pki issue --node-id x.y");
+  EXPECT_EQ(r.exit_code, 2);
+  r = Sevex(absl::StrCat("pki show ", pki, "/ca.key"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("not a PEM certificate"));
+}
+
 TEST_F(SevexCommandTest, EveryCommandHasHelp) {
   for (const char* c : {"classify", "translate", "policy check", "policy show", "policy matrix", "policy diff",
-                        "attributes"}) {
+                        "attributes", "pki init", "pki issue", "pki show", "bench transport"}) {
     const Result r = Sevex(absl::StrCat(c, " --help"));
     EXPECT_EQ(r.exit_code, 0) << c;
     EXPECT_THAT(r.out, StartsWith(absl::StrCat("usage: sevex ", c))) << c;

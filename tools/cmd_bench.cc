@@ -196,21 +196,27 @@ int BenchTransport(const Args& args) {
 
 }  // namespace
 
+// cmd_bench_node.cc
+extern const Command kBenchNode;
+int BenchNode(const Args& args);
+
 int RunBench(const std::vector<std::string>& argv) {
   if (argv.empty() || argv[0] == "--help" || argv[0] == "help") {
-    std::cout << "usage: sevex bench <what> [options]\n\nwhat:\n  transport\t" << kBenchTransport.summary << "\n";
+    std::cout << "usage: sevex bench <what> [options]\n\nwhat:\n  transport\t" << kBenchTransport.summary
+              << "\n  node\t\t" << kBenchNode.summary << "\n";
     return argv.empty() ? kExitBadInput : kExitOk;
   }
-  if (argv[0] != "transport") {
-    return Fail("bench", absl::InvalidArgumentError(absl::StrCat("unknown benchmark '", argv[0], "' (known: transport)")));
+  if (argv[0] != "transport" && argv[0] != "node") {
+    return Fail("bench", absl::InvalidArgumentError(absl::StrCat("unknown benchmark '", argv[0], "' (known: transport, node)")));
   }
-  auto args = ParseArgs(kBenchTransport, std::vector<std::string>(argv.begin() + 1, argv.end()));
-  if (!args.ok()) return Fail(kBenchTransport.name, args.status());
+  const Command& command = argv[0] == "node" ? kBenchNode : kBenchTransport;
+  auto args = ParseArgs(command, std::vector<std::string>(argv.begin() + 1, argv.end()));
+  if (!args.ok()) return Fail(command.name, args.status());
   if (args->help) {
-    std::cout << Usage(kBenchTransport);
+    std::cout << Usage(command);
     return kExitOk;
   }
-  return BenchTransport(*args);
+  return argv[0] == "node" ? BenchNode(*args) : BenchTransport(*args);
 }
 
 }  // namespace sevex::cli

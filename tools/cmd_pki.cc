@@ -1,3 +1,4 @@
+#include <filesystem>
 #include <iostream>
 
 #include "absl/strings/escaping.h"
@@ -5,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "node/signing.h"
 #include "transport/pki.h"
 
 namespace sevex::cli {
@@ -21,8 +23,10 @@ const Command kPkiInit{"pki init", "--dir DIR [--name NAME] [--days N]",
                         {"days", "N", "validity in days (default: 3650)"}},
                        0};
 const Command kPkiIssue{"pki issue", "--dir DIR --node-id ID [--days N]",
-                        "Issue a node key and certificate (DIR/ID.key, DIR/ID.crt) with the identity sevex://ID.",
-                        kDevelopmentOnly,
+                        "Issue a node's TLS key and certificate for sevex://ID and its origin-signing key pair.",
+                        absl::StrCat("Writes DIR/ID.key and DIR/ID.crt (TLS, ECDSA P-256) and DIR/ID.sign.key and\n"
+                                     "DIR/ID.sign.pub (Ed25519, the node's origin signatures on its notices).\n",
+                                     kDevelopmentOnly),
                         {{"dir", "DIR", "the CA's directory"},
                          {"node-id", "ID", "the node's identity, e.g. cl.csirt"},
                          {"days", "N", "validity in days (default: 365)"}},
@@ -61,10 +65,18 @@ int Issue(const Args& args) {
   transport::IssueOptions options;
   options.node_id = args.Get("node-id");
   options.days = *days;
+  const std::string base = absl::StrCat(args.Get("dir"), "/", options.node_id);
+  for (const char* ext : {".sign.key", ".sign.pub"}) {
+    if (std::error_code ec; std::filesystem::exists(base + ext, ec)) {
+      return Fail("pki issue", absl::AlreadyExistsError(absl::StrCat(base, ext, " already exists; not overwriting it")));
+    }
+  }
   const absl::Status s = transport::IssueNode(args.Get("dir"), options);
   if (!s.ok()) return Fail("pki issue", s);
-  std::cout << "issued " << args.Get("dir") << "/" << options.node_id << ".crt and .key for sevex://" << options.node_id
-            << "\n";
+  const absl::Status k = node::WriteSigningKeyPair(base + ".sign.key", base + ".sign.pub");
+  if (!k.ok()) return Fail("pki issue", k);
+  std::cout << "issued " << base << ".crt and .key for sevex://" << options.node_id << ", and " << base
+            << ".sign.key and .sign.pub (origin signatures)\n";
   return kExitOk;
 }
 

@@ -16,6 +16,11 @@ int RunPolicy(const std::vector<std::string>& argv);
 int RunAttributes(const std::vector<std::string>& argv);
 int RunPki(const std::vector<std::string>& argv);
 int RunBench(const std::vector<std::string>& argv);
+int RunNode(const std::vector<std::string>& argv);
+int RunSubmit(const std::vector<std::string>& argv);
+int RunInbox(const std::vector<std::string>& argv);
+int RunOutbox(const std::vector<std::string>& argv);
+int RunStatus(const std::vector<std::string>& argv);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

@@ -19,7 +19,12 @@ constexpr char kUsage[] =
     "  policy       check scheme policies\n"
     "  attributes   list the attribute registry notices are written in\n"
     "  pki          a development certificate authority and node certificates\n"
-    "  bench        measure: transport throughput and latency\n"
+    "  node         run a national node\n"
+    "  submit       submit notices to the local node\n"
+    "  inbox        what the local node received, in its own scheme\n"
+    "  outbox       per peer: what waits to be delivered\n"
+    "  status       the local node's identity, counts and peers\n"
+    "  bench        measure: transport and node throughput and latency\n"
     "\n"
     "exit codes: 0 success, 2 bad input (the message says what and where), 1 internal failure\n";
 
@@ -39,6 +44,11 @@ int main(int argc, char** argv) {
   if (command == "attributes") return sevex::cli::RunAttributes(rest);
   if (command == "pki") return sevex::cli::RunPki(rest);
   if (command == "bench") return sevex::cli::RunBench(rest);
+  if (command == "node") return sevex::cli::RunNode(rest);
+  if (command == "submit") return sevex::cli::RunSubmit(rest);
+  if (command == "inbox") return sevex::cli::RunInbox(rest);
+  if (command == "outbox") return sevex::cli::RunOutbox(rest);
+  if (command == "status") return sevex::cli::RunStatus(rest);
   std::cerr << "sevex: unknown command '" << command << "'\n\n" << kUsage;
   return sevex::cli::kExitBadInput;
 }

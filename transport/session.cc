@@ -265,6 +265,7 @@ void PeerSession::Ack(const v1::NoticeFrame& notice, v1::Ack::Status status, std
   ack->set_origin(notice.origin());
   ack->set_notice_id(notice.notice_id());
   ack->set_revision(notice.revision());
+  ack->set_tag(notice.tag());
   auto queue = [self = shared_from_this(), f = std::move(f)] {
     if (self->finished_ || self->closing_ || self->received_unacked_ == 0) return;
     --self->received_unacked_;

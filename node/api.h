@@ -1,0 +1,21 @@
+// api.h — the node's local API: 4-byte big-endian length + one ApiRequest, answered by one
+// ApiResponse, over a Unix-domain socket that only the node's user may open (mode 0600).
+#ifndef SEVEX_NODE_API_H_
+#define SEVEX_NODE_API_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "sevex/v1/node.pb.h"
+
+namespace sevex::node {
+
+inline constexpr size_t kMaxApiMessageBytes = 64 << 20;
+
+// One request to the node at `socket_path`. A connection error says whether the node is
+// running; an error reported by the node comes back as its status.
+absl::StatusOr<v1::ApiResponse> CallApi(const std::string& socket_path, const v1::ApiRequest& request);
+
+}  // namespace sevex::node
+
+#endif  // SEVEX_NODE_API_H_

@@ -1,0 +1,39 @@
+// node.h — the national node (DESIGN.md §1, §4–6): takes notices from its local API, assesses
+// and signs them, stores them durably and delivers them to the peers its rules and markings
+// select; receives notices, verifies, deduplicates, stores, acknowledges and translates them;
+// forwards them when it is a hub; and carries delivery receipts back to each origin.
+//
+//   ASSIGN_OR_RETURN(v1::NodeConfig config, LoadNodeConfig("uk.textproto"));
+//   ASSIGN_OR_RETURN(auto node, Node::Create(std::move(config)));
+//   RETURN_IF_ERROR(node->Start());
+//   node->RunUntilSignal();   // SIGTERM or SIGINT: graceful stop
+#ifndef SEVEX_NODE_NODE_H_
+#define SEVEX_NODE_NODE_H_
+
+#include <memory>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "sevex/v1/node.pb.h"
+
+namespace sevex::node {
+
+class Node {
+ public:
+  // Loads the policies, keys, certificates and store named by `config` (already checked by
+  // LoadNodeConfig). Nothing is listening yet. Errors name what failed.
+  static absl::StatusOr<std::unique_ptr<Node>> Create(v1::NodeConfig config);
+  virtual ~Node() = default;
+
+  // Binds the listener and the API socket, loads the pending outbox and dials the peers.
+  virtual absl::Status Start() = 0;
+  // Blocks until SIGTERM or SIGINT, then stops gracefully.
+  virtual void RunUntilSignal() = 0;
+  // Graceful stop: no new sessions or submissions, queued store writes finished and
+  // acknowledged, sessions closed with Goodbye. Idempotent.
+  virtual void Stop() = 0;
+};
+
+}  // namespace sevex::node
+
+#endif  // SEVEX_NODE_NODE_H_

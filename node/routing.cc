@@ -152,6 +152,7 @@ Plan PlanRelay(const v1::NodeConfig& config, const v1::Marking& marking, const s
   if (!clear_or_green) {
     for (const auto& r : marking.recipients()) {
       if (r == config.node_id() || r == origin || Contains(route, r) || FindPeer(config, r) != nullptr) continue;
+      if (!only.empty() && !Contains(only, r)) continue;  // not asked of this hub
       plan.refused.push_back({r, "no_route", absl::StrCat(r, " is not a peer of the hub ", config.node_id())});
     }
   }

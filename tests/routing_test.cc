@@ -337,6 +337,11 @@ TEST(PlanRelay, ServesOnlyTheRecipientsTheSenderAskedFor) {
   EXPECT_THAT(plan.next_hops, ElementsAre("de.bsi"));
   // Asked for the hub alone: it forwards to nobody.
   EXPECT_THAT(PlanRelay(c, Mark(v1::Marking::GREEN), "cl.csirt", {"cl.csirt"}, {}, {"eu.hub"}).next_hops, IsEmpty());
+  // A named recipient the origin serves another way is neither forwarded nor refused here.
+  const Plan amber = PlanRelay(c, Mark(v1::Marking::AMBER, {"de.bsi", "jp.nisc"}), "cl.csirt", {"cl.csirt"}, {},
+                               {"de.bsi", "eu.hub"});
+  EXPECT_THAT(amber.next_hops, ElementsAre("de.bsi"));
+  EXPECT_THAT(amber.refused, IsEmpty());
   // Asked for nothing in particular: its rules decide.
   EXPECT_THAT(PlanRelay(c, Mark(v1::Marking::GREEN), "cl.csirt", {"cl.csirt"}, {}).next_hops.size(), Gt(1u));
 }

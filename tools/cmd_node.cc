@@ -29,8 +29,9 @@ const Command kNode{"node", "--config FILE [--check]",
                     "Run a national node until SIGTERM or SIGINT.",
                     "The node listens for its peers, dials those with an address, takes notices on its API\n"
                     "socket and delivers them. --check only reads and checks the configuration.\n"
-                    "Exit codes: 0 after a graceful stop, 2 when the configuration is wrong (nothing started),\n"
-                    "1 when it cannot start (a port or socket in use, a store it cannot open).",
+                    "Exit codes: 0 after a graceful stop; 2 when the configuration is wrong or what it names\n"
+                    "cannot be loaded (keys, certificates, policies, store), nothing started; 1 when it cannot\n"
+                    "start (a port or API socket in use). --check opens (and creates) the store.",
                     {kConfigOption, {"check", "", "check the configuration and exit"}}};
 
 const Command kSubmit{"submit", "[--socket PATH | --config FILE] [--wait [--timeout SECONDS]] [--format json|text] [FILE|-]",

@@ -572,13 +572,10 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
     }
     unit.audit.push_back(Audit(delivered ? "delivered" : "refused", item.origin, item.notice_id, item.revision, peer,
                                delivered ? (ack.status() == v1::Ack::DUPLICATE ? "duplicate" : "") : reason));
+    // The frame as sent says which final recipients this hop serves (NoticeFrame.recipients)
+    // and, for a relayed notice, the route back.
     v1::NoticeFrame sent;
-    v1::SignedNotice envelope;
-    v1::Notice notice;
-    if (!sent.ParseFromString(item.frame) || !envelope.ParseFromString(sent.signed_notice()) ||
-        !notice.ParseFromString(envelope.notice())) {
-      LogEvent(LogLevel::kError, "outbox_corrupt", {{"peer", peer}, {"key", item.key}});
-    }
+    if (!sent.ParseFromString(item.frame)) LogEvent(LogLevel::kError, "outbox_corrupt", {{"peer", peer}, {"key", item.key}});
     v1::Receipt r;
     r.set_origin(item.origin);
     r.set_notice_id(item.notice_id);
@@ -588,9 +585,8 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
     if (item.origin == config_.node_id()) {
       // Own notice: the peer is a final recipient, or the hub that reaches some; when the hub
       // refuses, so are the recipients behind it (they will never hear of the notice).
-      const Plan plan = PlanFromOrigin(config_, notice.marking(), {});
-      for (const auto& [recipient, hop] : plan.recipients) {
-        if (hop != peer || (delivered && recipient != peer)) continue;
+      for (const std::string& recipient : sent.recipients()) {
+        if (delivered && recipient != peer) continue;
         r.set_recipient(recipient);
         r.set_status(delivered ? v1::Receipt::DELIVERED : v1::Receipt::REFUSED);
         r.set_reason_code(delivered ? "" : ack.reason_code());
@@ -930,8 +926,8 @@ void NodeImpl::FlushSubmissions() {
       stored.envelope = envelope;
       unit.insert = std::move(stored);
       for (const auto& hop : p.plan.next_hops) {
-        // Through a hub: tell it which final recipients it serves, so it does not also pass the
-        // notice to those this node reaches directly.
+        // The final recipients this hop serves: a hub passes it to those only (not to those this
+        // node reaches directly), and the ack of this hop settles their receipts here.
         std::vector<std::string> via;
         for (const auto& [recipient, h] : p.plan.recipients) {
           if (h == hop) via.push_back(recipient);

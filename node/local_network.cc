@@ -42,7 +42,9 @@ absl::StatusOr<int> FreePort() {
   return ntohs(a.sin_port);
 }
 
-absl::Status Run(const std::vector<std::string>& argv, const std::string& log) {
+// Starts `argv` with its output appended to `log` and `env` added to its environment.
+absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log,
+                            const std::vector<std::string>& env = {}) {
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
@@ -51,14 +53,21 @@ absl::Status Run(const std::vector<std::string>& argv, const std::string& log) {
       ::dup2(fd, 1);
       ::dup2(fd, 2);
     }
+    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     ::execv(args[0], args.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+absl::Status Run(const std::vector<std::string>& argv, const std::string& log) {
+  absl::StatusOr<pid_t> pid = Spawn(argv, log);
+  if (!pid.ok()) return pid.status();
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  ::waitpid(*pid, &status, 0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     return absl::InternalError(absl::StrCat(argv[0], " ", argv[1], " ", argv[2], " failed; see ", log));
   }
@@ -145,21 +154,10 @@ std::string LocalNetwork::SocketPath(const std::string& id) const { return dir_ 
 
 absl::Status LocalNetwork::Start(const std::string& id, const std::vector<std::string>& env) {
   if (Running(id)) return absl::FailedPreconditionError(absl::StrCat(id, " is already running"));
-  const std::string config = ConfigPath(id);
   const std::string log = LogPath(id);
-  const pid_t pid = ::fork();
-  if (pid < 0) return absl::InternalError("fork failed");
-  if (pid == 0) {
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    for (const auto& e : env) ::putenv(const_cast<char*>(e.c_str()));
-    const char* argv[] = {binary_.c_str(), "node", "--config", config.c_str(), nullptr};
-    ::execv(argv[0], const_cast<char* const*>(argv));
-    ::_exit(127);
-  }
+  absl::StatusOr<pid_t> spawned = Spawn({binary_, "node", "--config", ConfigPath(id)}, log, env);
+  if (!spawned.ok()) return spawned.status();
+  const pid_t pid = *spawned;
   pids_[id] = pid;
   // Ready when the API answers.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

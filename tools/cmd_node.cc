@@ -91,13 +91,14 @@ std::string Age(int64_t since_ms) {
 
 std::string Time(int64_t ms) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
-const char* ReceiptStatus(v1::Receipt::Status s) {
-  switch (s) {
-    case v1::Receipt::PENDING: return "pending";
-    case v1::Receipt::DELIVERED: return "delivered";
-    case v1::Receipt::REFUSED: return "refused";
-    default: return "?";
-  }
+// "uk.ncsc        refused   bad_signature: …" — one recipient's receipt, one line.
+std::string ReceiptLine(const v1::Receipt& r) {
+  const char* status = r.status() == v1::Receipt::PENDING     ? "pending"
+                       : r.status() == v1::Receipt::DELIVERED ? "delivered"
+                       : r.status() == v1::Receipt::REFUSED   ? "refused"
+                                                              : "?";
+  return absl::StrFormat("%-14s %-9s %s%s\n", r.recipient(), status, r.reason_code(),
+                         r.reason().empty() ? "" : absl::StrCat(": ", r.reason()));
 }
 
 std::string Severity(const v1::InboxEntry& e, const std::string& which) {
@@ -183,10 +184,7 @@ int RunSubmit(const std::vector<std::string>& argv) {
     if (s.receipts().empty()) {
       for (const auto& r : s.refused()) std::cout << "  not sent to " << r << "\n";
     }
-    for (const auto& r : s.receipts()) {
-      std::cout << absl::StrFormat("  %-14s %-9s %s%s\n", r.recipient(), ReceiptStatus(r.status()), r.reason_code(),
-                                   r.reason().empty() ? "" : absl::StrCat(": ", r.reason()));
-    }
+    for (const auto& r : s.receipts()) std::cout << "  " << ReceiptLine(r);
   }
   return all_delivered ? kExitOk : kExitUndelivered;
 }
@@ -252,10 +250,7 @@ int RunInbox(const std::vector<std::string>& argv) {
     std::cout << "  " << (n.title().empty() ? "(untitled)" : n.title()) << "\n";
     if (own) {
       std::cout << "  " << n.origin_assessment().scheme() << " " << n.origin_assessment().level() << "\n";
-      for (const auto& r : e->receipts()) {
-        std::cout << absl::StrFormat("    %-14s %-9s %s%s\n", r.recipient(), ReceiptStatus(r.status()),
-                                     r.reason_code(), r.reason().empty() ? "" : absl::StrCat(": ", r.reason()));
-      }
+      for (const auto& r : e->receipts()) std::cout << "    " << ReceiptLine(r);
     } else {
       std::cout << "  " << Severity(*e, scheme) << "\n";
     }

@@ -109,7 +109,8 @@ v1::Receipt ReceiptOf(const store::ReceiptRow& row) {
   return r;
 }
 
-// A notice's outbox item for `peer`: the frame as it will be sent (sequence set by the session).
+// A notice's outbox item for `peer`: the frame as it will be sent (sequence set by the session),
+// less the envelope, which the store keeps once, in the notice row.
 store::OutboxItem NoticeItem(const std::string& peer, const std::string& origin, const std::string& id,
                              uint32_t revision, const std::string& envelope, const std::vector<std::string>& route,
                              int64_t now, const std::vector<std::string>& recipients = {}) {
@@ -126,10 +127,10 @@ store::OutboxItem NoticeItem(const std::string& peer, const std::string& origin,
   f.set_revision(revision);
   for (const auto& r : route) f.add_route(r);
   for (const auto& r : recipients) f.add_recipients(r);
-  f.set_signed_notice(envelope);
   f.set_kind(v1::NoticeFrame::NOTICE);
   f.set_tag(item.key);
-  item.frame = f.SerializeAsString();
+  item.frame = f.SerializeAsString();  // signed_notice is the envelope, added when sent
+  item.envelope = envelope;
   item.queued_at_ms = now;
   return item;
 }
@@ -525,11 +526,14 @@ void NodeImpl::Pump(const std::string& peer) {
       continue;
     }
     v1::NoticeFrame frame;
-    if (!frame.ParseFromString(item.frame)) {
-      LogEvent(LogLevel::kError, "outbox_corrupt", {{"peer", peer}, {"key", item.key}});
+    const bool notice = item.kind == store::ItemKind::kNotice;
+    if (!frame.ParseFromString(item.frame) || (notice && item.envelope.empty())) {
+      LogEvent(LogLevel::kError, "outbox_corrupt",
+               {{"peer", peer}, {"key", item.key}, {"reason", notice && item.envelope.empty() ? "no stored notice" : "bad frame"}});
       ps.pending.pop_front();
       continue;
     }
+    if (notice) frame.set_signed_notice(item.envelope);
     absl::Status s = session->Send(std::move(frame));
     if (s.ok()) {
       std::string key = item.key;
@@ -739,6 +743,7 @@ void NodeImpl::Receive(std::shared_ptr<PeerSession> session, v1::NoticeFrame fra
     Plan plan = PlanRelay(config_, notice.marking(), frame.origin(), route, holding, only);
     route.push_back(config_.node_id());
     std::string envelope_bytes = frame.signed_notice();
+    // The test seam alters only the copy in flight; the stored notice stays as received.
     if (tamper_relayed_ && !envelope.root_signature().empty()) {
       v1::SignedNotice broken = envelope;
       (*broken.mutable_root_signature())[0] ^= 0x01;
@@ -912,8 +917,8 @@ void NodeImpl::FlushSubmissions() {
   std::vector<v1::ApiResponse> responses(batch.size());
   size_t k = 0;
   for (size_t r = 0; r < batch.size(); ++r) {
-    for (const Prepared& p : batch[r].notices) {
-      const v1::Notice& n = p.notice;
+    for (Prepared& p : batch[r].notices) {
+      v1::Notice& n = p.notice;
       const std::string envelope = envelopes[k++].SerializeAsString();
       store::Unit unit;
       store::StoredNotice stored;
@@ -937,7 +942,7 @@ void NodeImpl::FlushSubmissions() {
       v1::Submitted* s = responses[r].add_submitted();
       s->set_id(n.id());
       s->set_revision(n.revision());
-      *s->mutable_assessment() = n.origin_assessment();
+      s->mutable_assessment()->Swap(n.mutable_origin_assessment());  // signed already: only the answer needs it
       for (const auto& [recipient, hop] : p.plan.recipients) {
         s->add_recipients(recipient);
         unit.receipts.push_back({n.origin(), n.id(), n.revision(), recipient, v1::Receipt::PENDING, "", "",

@@ -60,7 +60,8 @@ CREATE TABLE outbox(
   reason TEXT NOT NULL DEFAULT '',
   settled_at_ms INTEGER NOT NULL DEFAULT 0,
   UNIQUE(peer, key));
-CREATE INDEX outbox_by_state ON outbox(state, seq);
+-- Only pending items are indexed: settling one removes its entry instead of moving it.
+CREATE INDEX outbox_pending ON outbox(seq) WHERE state = 0;
 CREATE INDEX outbox_by_notice ON outbox(origin, notice_id);
 
 CREATE TABLE receipts(
@@ -73,7 +74,7 @@ CREATE TABLE receipts(
   reason TEXT NOT NULL,
   reporter TEXT NOT NULL,
   updated_ms INTEGER NOT NULL,
-  PRIMARY KEY(origin, notice_id, revision, recipient));
+  PRIMARY KEY(origin, notice_id, revision, recipient)) WITHOUT ROWID;
 
 CREATE TABLE audit(
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -88,7 +89,7 @@ CREATE INDEX audit_by_time ON audit(time_ms);
 )sql";
 
 // Outbox states.
-constexpr int kPending = 0;
+constexpr int kPending = 0;  // the schema's outbox_pending index names it as 0
 constexpr int kDelivered = 1;
 constexpr int kRefused = 2;
 
@@ -449,8 +450,14 @@ absl::Status SqliteStore::PrepareReader() {
     std::string sql;
   };
   const Entry entries[] = {
+      // A notice item's envelope is the notice row's: the outbox keeps only the rest of the frame.
       {&r_.pending_outbox,
-       absl::StrCat("SELECT ", kOutboxColumns, " FROM outbox WHERE state = ", kPending, " ORDER BY seq")},
+       absl::StrCat("SELECT o.peer, o.key, o.kind, o.origin, o.notice_id, o.revision, o.frame, o.queued_at_ms, "
+                    "n.envelope FROM outbox AS o LEFT JOIN notices AS n ON o.kind = ",
+                    static_cast<int>(ItemKind::kNotice),
+                    " AND n.origin = o.origin AND n.notice_id = o.notice_id AND n.revision = o.revision "
+                    "WHERE o.state = ",
+                    kPending, " ORDER BY o.seq")},
       {&r_.peers_holding, absl::StrCat("SELECT DISTINCT peer FROM outbox WHERE origin = ? AND notice_id = ? AND kind = ",
                                        static_cast<int>(ItemKind::kNotice), " AND state != ", kRefused,
                                        " ORDER BY peer")},
@@ -765,6 +772,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingOutbox() {
     item.revision = ColumnRevision(s, 5);
     item.frame = ColumnBytes(s, 6);
     item.queued_at_ms = sqlite3_column_int64(s, 7);
+    item.envelope = ColumnBytes(s, 8);
   }
   if (rc != SQLITE_DONE) return ReadError(rc, "reading the pending outbox");
   return items;

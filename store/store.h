@@ -33,7 +33,12 @@ struct OutboxItem {
   std::string origin;
   std::string notice_id;
   uint32_t revision = 0;
-  std::string frame;  // serialised v1::NoticeFrame, sent as is
+  // Serialised v1::NoticeFrame. For a notice (kind kNotice) it is the frame without its
+  // signed_notice, which is `envelope`: the outbox does not store the envelope a second time,
+  // PendingOutbox reads it back from the notice row (the unit that enqueues a notice item also
+  // inserts that notice, or the notice is already stored).
+  std::string frame;
+  std::string envelope;  // kNotice: the serialised v1::SignedNotice sent as the frame's signed_notice
   int64_t queued_at_ms = 0;
 };
 

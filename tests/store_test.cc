@@ -418,6 +418,41 @@ TEST_F(StoreTest, PendingOutboxInQueueOrderAndFirstQueuedItemKept) {
   EXPECT_EQ(Fields((*pending)[3]), Fields(a2));
 }
 
+TEST_F(StoreTest, PendingNoticeItemCarriesTheEnvelopeOfItsStoredNoticeNotACopy) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Unit u;
+  u.insert = Notice("o", "n", 2, 1000);
+  OutboxItem notice = Item("peer-a", "o/n/2", 1000, "o", "n", 2);
+  notice.envelope = "an envelope the outbox must not keep";  // what the node holds in memory
+  OutboxItem other_revision = Item("peer-a", "o/n/1", 1000, "o", "n", 1);  // revision 1 not stored
+  OutboxItem receipt = Item("peer-b", "r", 1000, "o", "n", 2, ItemKind::kReceipt);
+  u.enqueue = {notice, other_revision, receipt};
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(u)}).status.ok());
+
+  absl::StatusOr<std::vector<OutboxItem>> pending = store->PendingOutbox();
+  ASSERT_TRUE(pending.ok()) << pending.status();
+  ASSERT_EQ(pending->size(), 3u);
+  EXPECT_EQ((*pending)[0].frame, notice.frame);
+  EXPECT_EQ((*pending)[0].envelope, Notice("o", "n", 2, 1000).envelope);  // from the notice row
+  EXPECT_EQ((*pending)[1].envelope, "");  // no such notice stored: the node reports it corrupt
+  EXPECT_EQ((*pending)[2].envelope, "");  // a receipt's payload is in its frame
+
+  // The envelope is stored once: no outbox column holds it.
+  store->Close();
+  store.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT count(*) FROM outbox WHERE instr(frame, ?) > 0", -1, &stmt, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_blob(stmt, 1, "an envelope", 11, SQLITE_STATIC);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+}
+
 TEST_F(StoreTest, SettleRemovesFromPendingAndOutboxCountsPerPeer) {
   auto store = Open();
   ASSERT_NE(store, nullptr);

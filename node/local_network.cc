@@ -100,6 +100,9 @@ absl::Status LocalNetwork::WriteConfigs(const Spec& spec) {
     auto port = FreePort();
     if (!port.ok()) return port.status();
     ports[n.id] = *port;
+    auto metrics = FreePort();
+    if (!metrics.ok()) return metrics.status();
+    metrics_addresses_[n.id] = absl::StrCat("127.0.0.1:", *metrics);
     by_id[n.id] = &n;
   }
   std::map<std::string, std::set<std::string>> linked;
@@ -113,6 +116,7 @@ absl::Status LocalNetwork::WriteConfigs(const Spec& spec) {
                                  "cert_file: \"pki/", n.id, ".crt\"\nkey_file: \"pki/", n.id, ".key\"\n",
                                  "signing_key_file: \"pki/", n.id, ".sign.key\"\n", "scheme: \"", n.scheme, "\"\n",
                                  "store_path: \"", n.id, ".db\"\napi_socket: \"", n.id, ".sock\"\n",
+                                 "metrics_address: \"", metrics_addresses_[n.id], "\"\n",
                                  "heartbeat_seconds: 1\nidle_timeout_seconds: 5\n");
     std::set<std::string> origins;
     for (const std::string& p : linked[n.id]) {

@@ -70,6 +70,11 @@ class LocalNetwork {
   std::string SocketPath(const std::string& id) const;
   std::string LogPath(const std::string& id) const { return dir_ + "/" + id + ".log"; }
   std::string StorePath(const std::string& id) const { return dir_ + "/" + id + ".db"; }
+  // "127.0.0.1:port" where the node serves /metrics and /healthz.
+  std::string MetricsAddress(const std::string& id) const {
+    auto it = metrics_addresses_.find(id);
+    return it == metrics_addresses_.end() ? "" : it->second;
+  }
 
  private:
   LocalNetwork(std::string dir, std::string binary) : dir_(std::move(dir)), binary_(std::move(binary)) {}
@@ -78,6 +83,7 @@ class LocalNetwork {
   std::string dir_;
   std::string binary_;
   std::map<std::string, pid_t> pids_;
+  std::map<std::string, std::string> metrics_addresses_;
   std::vector<std::string> ids_;
 };
 

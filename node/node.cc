@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -24,6 +25,8 @@
 #include "engine/translate.h"
 #include "node/api.h"
 #include "node/config.h"
+#include "node/http_endpoint.h"
+#include "node/metrics.h"
 #include "node/routing.h"
 #include "node/signing.h"
 #include "policies/embedded_policies.h"
@@ -71,6 +74,9 @@ bool IsNoticeId(const std::string& id) {
   }
   return true;
 }
+
+// A status code as a metric label: "invalid_argument", "unavailable", …
+std::string CodeName(const absl::Status& s) { return absl::AsciiStrToLower(absl::StatusCodeToString(s.code())); }
 
 std::string NoticeKey(const std::string& origin, const std::string& id, uint32_t revision) {
   return absl::StrCat("n|", origin, "|", id, "|", revision);
@@ -251,6 +257,8 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   void Submit(const v1::SubmitRequest& request, std::function<void(v1::ApiResponse)> reply);
   v1::ApiResponse Inbox(const v1::InboxRequest& request);
   std::vector<v1::PeerQueue> Queues();
+  void ServeHttp(const HttpRequest& request, HttpRespond respond);
+  std::vector<GaugeSample> PeerGauges();  // on core_
 
   v1::NodeConfig config_;
   engine::Catalog catalog_;
@@ -263,6 +271,9 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   std::unique_ptr<transport::NodeTls> tls_;
   transport::SessionOptions session_options_;
   bool tamper_relayed_ = false;  // test seam: a hub that breaks origin signatures
+  Metrics metrics_;
+  std::shared_ptr<HttpEndpoint> http_;                 // /metrics and /healthz, when configured
+  std::atomic<bool> store_writable_{true};             // the last store transaction committed
 
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> core_;
@@ -321,7 +332,16 @@ absl::Status NodeImpl::Load() {
   session_options_.heartbeat_interval = std::chrono::seconds(config_.heartbeat_seconds());
   session_options_.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds());
 
-  auto store = store::OpenSqliteStore(config_.store_path());
+  store::SqliteOptions store_options;
+  store_options.on_transaction = [this](double seconds, bool committed) {
+    store_writable_ = committed;
+    if (committed) {
+      metrics_.ObserveCommit(seconds);
+    } else {
+      metrics_.Count(Counter::kStoreCommitFailures);
+    }
+  };
+  auto store = store::OpenSqliteStore(config_.store_path(), store_options);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
   for (const auto& p : config_.peers()) peers_[p.node_id()];
@@ -373,6 +393,16 @@ absl::Status NodeImpl::Start() {
     links_[p.node_id()] = link;
     link->Start();
   }
+  if (!config_.metrics_address().empty()) {
+    std::string host;
+    uint16_t port = 0;
+    if (absl::Status s = ParseHostPort(config_.metrics_address(), &host, &port); !s.ok()) return s;
+    auto http = HttpEndpoint::Start(io_, host, port, [this](const HttpRequest& r, HttpRespond respond) {
+      ServeHttp(r, std::move(respond));
+    });
+    if (!http.ok()) return absl::UnavailableError(absl::StrCat("metrics_address: ", http.status().message()));
+    http_ = *std::move(http);
+  }
   AcceptApi();
   const unsigned n = std::max(2u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
@@ -405,6 +435,7 @@ void NodeImpl::Stop() {
     signals_.cancel(ignored);
   });
   if (listener_) listener_->Stop();
+  if (http_) http_->Stop();
   // Every write already queued is finished and its sender acknowledged.
   if (store_) store_->Close();
   // Close sessions with Goodbye, then give the Goodbyes a moment to leave.
@@ -463,6 +494,7 @@ void NodeImpl::OnOpen(const std::shared_ptr<PeerSession>& session) {
     } else {
       sessions.push_back(session);
     }
+    metrics_.Count(Counter::kSessionsOpened, {session->peer_id()});
     Pump(session->peer_id());
   });
 }
@@ -470,6 +502,10 @@ void NodeImpl::OnOpen(const std::shared_ptr<PeerSession>& session) {
 void NodeImpl::OnClose(const std::shared_ptr<PeerSession>& session, const absl::Status& reason) {
   asio::post(core_, [this, session, reason] {
     auto it = peers_.find(session->peer_id());
+    // OnOpen (earlier on this strand) listed every session that got as far as Hello.
+    const bool was_open = it != peers_.end() && std::any_of(it->second.sessions.begin(), it->second.sessions.end(),
+                                                             [&](const auto& w) { return w.lock() == session; });
+    if (!was_open && !reason.ok()) metrics_.Count(Counter::kHandshakeFailures, {CodeName(reason)});
     if (it == peers_.end()) return;
     PeerState& ps = it->second;
     std::erase_if(ps.sessions, [&](const std::weak_ptr<PeerSession>& w) {
@@ -574,6 +610,11 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
       store_->Commit({std::move(unit)}, [](absl::Status, std::vector<store::UnitResult>) {});
       return Pump(peer);
     }
+    if (delivered) {
+      metrics_.Count(Counter::kDelivered, {peer});
+    } else {
+      metrics_.Count(Counter::kRefusedByPeer, {peer, ack.reason_code()});
+    }
     unit.audit.push_back(Audit(delivered ? "delivered" : "refused", item.origin, item.notice_id, item.revision, peer,
                                delivered ? (ack.status() == v1::Ack::DUPLICATE ? "duplicate" : "") : reason));
     // The frame as sent says which final recipients this hop serves (NoticeFrame.recipients)
@@ -644,6 +685,7 @@ void NodeImpl::Reject(const std::shared_ptr<PeerSession>& session, const v1::Not
   LogEvent(LogLevel::kWarning, "notice_rejected",
            {{"peer", session->peer_id()}, {"origin", frame.origin()}, {"notice_id", frame.notice_id()},
             {"revision", std::to_string(frame.revision())}, {"code", code}, {"reason", reason}});
+  metrics_.Count(Counter::kRejected, {session->peer_id(), code});
   store::Unit unit;
   unit.audit.push_back(Audit("rejected", frame.origin(), frame.notice_id(), frame.revision(), session->peer_id(),
                              absl::StrCat(code, ": ", reason)));
@@ -667,6 +709,9 @@ void NodeImpl::CommitThenAck(std::shared_ptr<PeerSession> session, v1::NoticeFra
     }
     const bool duplicate = !results.empty() && results[0] == store::UnitResult::kDuplicate;
     session->Ack(frame, duplicate ? v1::Ack::DUPLICATE : v1::Ack::ACCEPTED);
+    if (frame.kind() != v1::NoticeFrame::RECEIPT) {
+      metrics_.Count(duplicate ? Counter::kDuplicates : Counter::kReceived, {session->peer_id()});
+    }
     if (after) after();
     if (!duplicate && !items.empty()) asio::post(core_, [this, items = std::move(items)]() mutable { Enqueue(std::move(items)); });
   });
@@ -812,6 +857,7 @@ void NodeImpl::ReceiveReceipt(std::shared_ptr<PeerSession> session, v1::NoticeFr
 
 void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::ApiResponse)> reply) {
   auto fail = [&](const absl::Status& s) {
+    metrics_.Count(Counter::kSubmissionsFailed, {CodeName(s)});
     v1::ApiResponse r;
     r.set_error(std::string(s.message()));
     r.set_error_code(static_cast<uint32_t>(s.code()));
@@ -860,6 +906,7 @@ void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::A
   // Revisions are checked and the batch signed on the core strand, in submission order.
   asio::post(core_, [this, state = std::move(state)]() mutable {
     auto fail_on_core = [&](const absl::Status& s) {
+      metrics_.Count(Counter::kSubmissionsFailed, {CodeName(s)});
       v1::ApiResponse r;
       r.set_error(std::string(s.message()));
       r.set_error_code(static_cast<uint32_t>(s.code()));
@@ -969,6 +1016,8 @@ void NodeImpl::FlushSubmissions() {
           auto it = submitting_.find(p.notice.id());
           if (it != submitting_.end() && it->second <= p.notice.revision()) submitting_.erase(it);
         }
+        if (s.ok()) metrics_.Count(Counter::kSubmitted, {}, batch[r].notices.size());
+        if (!s.ok()) metrics_.Count(Counter::kSubmissionsFailed, {CodeName(s)});
         if (s.ok() && batch[r].wait) {
           StartWait(std::move(responses[r]), std::move(batch[r].reply), batch[r].wait_timeout_ms);
         } else if (s.ok()) {
@@ -1156,6 +1205,48 @@ std::vector<v1::PeerQueue> NodeImpl::Queues() {
     out.push_back(std::move(q));
   }
   return out;
+}
+
+// On core_: per peer, what memory holds (every pending item is loaded at start).
+std::vector<GaugeSample> NodeImpl::PeerGauges() {
+  std::vector<GaugeSample> depth, age, up;
+  const int64_t now = NowMs();
+  for (const auto& p : config_.peers()) {
+    PeerState& ps = peers_[p.node_id()];
+    int64_t oldest = ps.pending.empty() ? 0 : ps.pending.front().queued_at_ms;
+    for (const auto& [key, f] : ps.in_flight) {
+      if (oldest == 0 || f.item.queued_at_ms < oldest) oldest = f.item.queued_at_ms;
+    }
+    const std::vector<std::pair<std::string, std::string>> peer = {{"peer", p.node_id()}};
+    depth.push_back({"sevex_peer_queue_depth", "Items queued for the peer and not yet acknowledged (pending and in flight).",
+                     peer, static_cast<double>(ps.pending.size() + ps.in_flight.size())});
+    age.push_back({"sevex_peer_oldest_pending_seconds", "Age of the oldest unacknowledged item for the peer; 0 when none.",
+                   peer, oldest == 0 ? 0.0 : std::max<int64_t>(0, now - oldest) / 1000.0});
+    up.push_back({"sevex_peer_session_up", "1 when an authenticated session with the peer is open.", peer,
+                  SessionFor(ps) != nullptr ? 1.0 : 0.0});
+  }
+  std::vector<GaugeSample> all = std::move(depth);
+  all.insert(all.end(), age.begin(), age.end());
+  all.insert(all.end(), up.begin(), up.end());
+  return all;
+}
+
+void NodeImpl::ServeHttp(const HttpRequest& request, HttpRespond respond) {
+  const std::string path = request.target.substr(0, request.target.find('?'));
+  if (path != "/metrics" && path != "/healthz") {
+    return respond({404, "text/plain; charset=utf-8", "not found: this endpoint serves /metrics and /healthz\n"});
+  }
+  if (request.method != "GET") return respond({405, "text/plain; charset=utf-8", "only GET is served\n"});
+  if (path == "/healthz") {
+    if (stopping_) return respond({503, "text/plain; charset=utf-8", "stopping\n"});
+    if (!store_writable_) {
+      return respond({503, "text/plain; charset=utf-8", "the store cannot write (see the log): notices are refused\n"});
+    }
+    return respond({200, "text/plain; charset=utf-8", "ok\n"});
+  }
+  asio::post(core_, [this, respond = std::move(respond)] {
+    respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Render(PeerGauges())});
+  });
 }
 
 v1::ApiResponse NodeImpl::Inbox(const v1::InboxRequest& request) {

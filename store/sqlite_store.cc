@@ -609,6 +609,7 @@ void SqliteStore::WriterLoop() {
 absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
                                          std::vector<std::vector<UnitResult>>* results) {
   sqlite3* db = writer_db_.get();
+  const auto started = std::chrono::steady_clock::now();
   results->clear();
   results->reserve(batch.size());
   absl::Status status = Step(w_.begin.get(), "beginning a transaction");
@@ -635,6 +636,10 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
       StmtUse use(w_.rollback.get());
       sqlite3_step(w_.rollback.get());
     }
+  }
+  if (options_.on_transaction) {
+    options_.on_transaction(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                            status.ok());
   }
   return status;
 }

@@ -3,6 +3,7 @@
 #ifndef SEVEX_STORE_SQLITE_STORE_H_
 #define SEVEX_STORE_SQLITE_STORE_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -16,6 +17,9 @@ struct SqliteOptions {
   // Fault injection (tests): SQLite's max_page_count, so that writes beyond it fail with
   // SQLITE_FULL as on a full disk. 0: no limit.
   int64_t max_page_count = 0;
+  // Called on the writer thread after each transaction, committed or not, with its duration
+  // (applying the units, the commit and its fsync) and whether it committed. For metrics.
+  std::function<void(double seconds, bool committed)> on_transaction;
 };
 
 // Opens or creates the store at `path`. A file that is not a sevex store, or one of a newer

@@ -13,6 +13,7 @@
 #include "node/routing.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
+#include "transport/event_log.h"
 
 namespace sevex::cli {
 
@@ -25,14 +26,17 @@ const Option kConfigOption{"config", "FILE", "the node's configuration (textprot
 const Option kSocketOption{"socket", "PATH",
                            "the node's API socket (default: $SEVEX_SOCKET, else api_socket of --config)"};
 
-const Command kNode{"node", "--config FILE [--check]",
+const Command kNode{"node", "--config FILE [--check] [--log-format json|text]",
                     "Run a national node until SIGTERM or SIGINT.",
                     "The node listens for its peers, dials those with an address, takes notices on its API\n"
                     "socket and delivers them. --check only reads and checks the configuration.\n"
                     "Exit codes: 0 after a graceful stop; 2 when the configuration is wrong or what it names\n"
                     "cannot be loaded (keys, certificates, policies, store), nothing started; 1 when it cannot\n"
-                    "start (a port or API socket in use). --check opens (and creates) the store.",
-                    {kConfigOption, {"check", "", "check the configuration and exit"}}};
+                    "start (a port or API socket in use). --check opens (and creates) the store.\n"
+                    "The log goes to standard error, one JSON object per line (time, level, event and its\n"
+                    "fields: peer, notice_id, reason, …); --log-format text writes the same for people.",
+                    {kConfigOption, {"check", "", "check the configuration and exit"},
+                     {"log-format", "json|text", "the log on standard error (default: json)"}}};
 
 const Command kSubmit{"submit", "[--socket PATH | --config FILE] [--wait [--timeout SECONDS]] [--format json|text] [FILE|-]",
                       "Submit notices (JSON) to the local node, which assesses, signs, stores and delivers them.",
@@ -122,6 +126,13 @@ int RunNode(const std::vector<std::string>& argv) {
     return kExitOk;
   }
   if (!args->Has("config")) return Fail(kNode.name, absl::InvalidArgumentError("--config FILE is required"));
+  if (args->Has("log-format")) {
+    const std::string format = args->Get("log-format");
+    if (format != "json" && format != "text") {
+      return Fail(kNode.name, absl::InvalidArgumentError(absl::StrCat("--log-format: '", format, "' is not json or text")));
+    }
+    transport::SetLogFormat(format == "text" ? transport::LogFormat::kText : transport::LogFormat::kJson);
+  }
   auto config = node::LoadNodeConfig(args->Get("config"));
   if (!config.ok()) return Fail(kNode.name, config.status());
   auto node = node::Node::Create(*config);

@@ -1,5 +1,7 @@
 #include "transport/event_log.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 
@@ -19,6 +21,16 @@ std::mutex& Mutex() {
 std::function<void(absl::string_view)>& Sink() {
   static auto* sink = new std::function<void(absl::string_view)>;
   return *sink;
+}
+
+std::atomic<LogFormat> g_format{LogFormat::kJson};
+
+// A value for the text format: bare when it is one plain word, otherwise quoted as JSON is.
+std::string TextValue(absl::string_view value) {
+  const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) {
+    return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
+  });
+  return plain ? std::string(value) : absl::StrCat("\"", JsonEscape(value), "\"");
 }
 
 const char* LevelName(LogLevel level) {
@@ -54,10 +66,18 @@ std::string JsonEscape(absl::string_view text) {
 
 void LogEvent(LogLevel level, absl::string_view event,
               std::initializer_list<std::pair<absl::string_view, std::string>> fields) {
-  std::string line = absl::StrCat("{\"time\":\"", absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()),
-                                  "\",\"level\":\"", LevelName(level), "\",\"event\":\"", JsonEscape(event), "\"");
-  for (const auto& [key, value] : fields) absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value), "\"");
-  line += "}\n";
+  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  std::string line;
+  if (g_format.load(std::memory_order_relaxed) == LogFormat::kText) {
+    line = absl::StrCat(time, " ", LevelName(level), " ", TextValue(event));
+    for (const auto& [key, value] : fields) absl::StrAppend(&line, " ", key, "=", TextValue(value));
+    line += "\n";
+  } else {
+    line = absl::StrCat("{\"time\":\"", time, "\",\"level\":\"", LevelName(level), "\",\"event\":\"", JsonEscape(event),
+                        "\"");
+    for (const auto& [key, value] : fields) absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value), "\"");
+    line += "}\n";
+  }
   std::lock_guard<std::mutex> lock(Mutex());
   if (Sink()) {
     Sink()(line);
@@ -65,6 +85,8 @@ void LogEvent(LogLevel level, absl::string_view event,
     std::fwrite(line.data(), 1, line.size(), stderr);
   }
 }
+
+void SetLogFormat(LogFormat format) { g_format = format; }
 
 void SetLogSink(std::function<void(absl::string_view line)> sink) {
   std::lock_guard<std::mutex> lock(Mutex());

@@ -1,7 +1,9 @@
 // event_log.h — one JSON object per line for what happens to sessions (DESIGN.md §6):
 //   {"time":"2026-11-23T00:03:12.123Z","level":"warning","event":"session_refused",
 //    "remote":"127.0.0.1:51234","reason":"TLS handshake failed: …"}
-// Lines go to standard error unless a sink is installed (the node, or a test).
+// Lines go to standard error unless a sink is installed (the node, or a test). For people,
+// SetLogFormat(kText) writes the same fields as
+//   2026-11-23T00:03:12.123Z warning session_refused remote=127.0.0.1:51234 reason="TLS …"
 #ifndef SEVEX_TRANSPORT_EVENT_LOG_H_
 #define SEVEX_TRANSPORT_EVENT_LOG_H_
 
@@ -15,6 +17,7 @@
 namespace sevex::transport {
 
 enum class LogLevel { kInfo, kWarning, kError };
+enum class LogFormat { kJson, kText };
 
 // Writes one line. Thread-safe; lines are never interleaved.
 void LogEvent(LogLevel level, absl::string_view event,
@@ -22,6 +25,9 @@ void LogEvent(LogLevel level, absl::string_view event,
 
 // Replaces where lines go (nullptr: back to standard error). The sink is called under a lock.
 void SetLogSink(std::function<void(absl::string_view line)> sink);
+
+// Process-wide; JSON lines by default.
+void SetLogFormat(LogFormat format);
 
 // `text` as the inside of a JSON string.
 std::string JsonEscape(absl::string_view text);

@@ -1,0 +1,53 @@
+// transport/event_log: one JSON object per line by default, the same fields as text for people.
+#include "transport/event_log.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace sevex::transport {
+namespace {
+
+using ::testing::MatchesRegex;
+
+class EventLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SetLogSink([this](absl::string_view line) { lines_.emplace_back(line); });
+  }
+  void TearDown() override {
+    SetLogSink(nullptr);
+    SetLogFormat(LogFormat::kJson);
+  }
+  std::vector<std::string> lines_;
+};
+
+// "2026-11-23T12:15:16.195Z": UTC, milliseconds.
+constexpr char kTime[] = "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9][.][0-9][0-9][0-9]Z";
+
+TEST_F(EventLogTest, JsonLinesCarryTimeLevelEventAndEscapedFields) {
+  LogEvent(LogLevel::kWarning, "notice_rejected",
+           {{"peer", "uk.ncsc"}, {"notice_id", "n-1"}, {"reason", "bad \"signature\"\nline two"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  const std::string& line = lines_[0];
+  ASSERT_TRUE(absl::StartsWith(line, "{\"time\":\"")) << line;
+  EXPECT_THAT(line.substr(9, 24), MatchesRegex(kTime));
+  EXPECT_EQ(line.substr(33), R"(","level":"warning","event":"notice_rejected","peer":"uk.ncsc","notice_id":"n-1",)"
+                             R"("reason":"bad \"signature\"\nline two"})"
+                             "\n");
+}
+
+TEST_F(EventLogTest, TextFormatQuotesOnlyWhatNeedsIt) {
+  SetLogFormat(LogFormat::kText);
+  LogEvent(LogLevel::kError, "store_failed", {{"peer", "au.asd"}, {"reason", "disk full"}, {"empty", ""}});
+  ASSERT_EQ(lines_.size(), 1u);
+  const std::string& line = lines_[0];
+  EXPECT_THAT(line.substr(0, 24), MatchesRegex(kTime));
+  EXPECT_EQ(line.substr(24), " error store_failed peer=au.asd reason=\"disk full\" empty=\"\"\n");
+}
+
+}  // namespace
+}  // namespace sevex::transport

@@ -238,6 +238,8 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   void Pump(const std::string& peer);
   std::shared_ptr<PeerSession> SessionFor(PeerState& ps);
   void FlushSubmissions();
+  void Park(store::OutboxItem item);
+  store::CommitCallback ParkOnFailure(store::OutboxItem item);
   void StartWait(v1::ApiResponse response, std::function<void(v1::ApiResponse)> reply, uint32_t timeout_ms);
   void ReceiptsChanged(const std::string& key, const std::vector<v1::Receipt>& receipts);
   void FinishWait(const std::shared_ptr<Waiter>& w);
@@ -292,6 +294,8 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   bool submit_in_progress_ = false;
   absl::flat_hash_map<std::string, uint32_t> submitting_;  // notice id → highest revision being committed
   absl::flat_hash_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;  // by notice key
+  std::vector<store::OutboxItem> parked_;  // outcome not stored: sent again when park_timer_ fires
+  asio::steady_timer park_timer_{core_};
 };
 
 absl::Status NodeImpl::Load() {
@@ -581,12 +585,42 @@ void NodeImpl::Pump(const std::string& peer) {
       store::Unit unit;
       unit.settle.push_back({peer, item.key, false, std::string(s.message())});
       unit.audit.push_back(Audit("refused", item.origin, item.notice_id, item.revision, peer, std::string(s.message())));
-      store_->Commit({std::move(unit)}, [](absl::Status, std::vector<store::UnitResult>) {});
+      store::OutboxItem refused = std::move(item);
       ps.pending.pop_front();
+      store_->Commit({std::move(unit)}, ParkOnFailure(std::move(refused)));
       continue;
     }
     break;  // window full or session closing: an ack or the next session resumes
   }
+}
+
+// On core_. The outcome of a sent item could not be stored (the disk is full, say): the item
+// goes back to its queue after a pause and is sent again; the peer answers DUPLICATE and the
+// outcome is stored then. Without this the item would stay pending in the store, and its
+// receipts at the origin, until the next restart.
+void NodeImpl::Park(store::OutboxItem item) {
+  parked_.push_back(std::move(item));
+  if (parked_.size() > 1) return;  // the timer is already armed
+  park_timer_.expires_after(std::chrono::seconds(1));
+  park_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    std::vector<store::OutboxItem> items = std::move(parked_);
+    parked_.clear();
+    std::vector<std::string> touched;
+    for (auto it = items.rbegin(); it != items.rend(); ++it) {  // keep their order at the front
+      auto peer = peers_.find(it->peer);
+      if (peer == peers_.end()) continue;
+      if (std::find(touched.begin(), touched.end(), it->peer) == touched.end()) touched.push_back(it->peer);
+      peer->second.pending.push_front(std::move(*it));
+    }
+    for (const auto& p : touched) Pump(p);
+  });
+}
+
+store::CommitCallback NodeImpl::ParkOnFailure(store::OutboxItem item) {
+  return [this, item = std::move(item)](absl::Status s, std::vector<store::UnitResult>) mutable {
+    if (!s.ok()) asio::post(core_, [this, item = std::move(item)]() mutable { Park(std::move(item)); });
+  };
 }
 
 void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack& ack) {
@@ -607,7 +641,7 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
     store::Unit unit;
     unit.settle.push_back({peer, item.key, delivered, reason});
     if (item.kind != store::ItemKind::kNotice) {
-      store_->Commit({std::move(unit)}, [](absl::Status, std::vector<store::UnitResult>) {});
+      store_->Commit({std::move(unit)}, ParkOnFailure(std::move(item)));
       return Pump(peer);
     }
     if (delivered) {
@@ -642,10 +676,11 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
       }
       std::vector<v1::Receipt> changed;
       for (const auto& row : unit.receipts) changed.push_back(ReceiptOf(row));
-      store_->Commit({std::move(unit)}, [this, item_key = item.key, changed = std::move(changed)](
+      store_->Commit({std::move(unit)}, [this, item = std::move(item), changed = std::move(changed)](
                                             absl::Status s, std::vector<store::UnitResult>) mutable {
-        if (s.ok() && !changed.empty()) {
-          asio::post(core_, [this, item_key, changed = std::move(changed)] { ReceiptsChanged(item_key, changed); });
+        if (!s.ok()) return asio::post(core_, [this, item = std::move(item)]() mutable { Park(std::move(item)); });
+        if (!changed.empty()) {
+          asio::post(core_, [this, key = item.key, changed = std::move(changed)] { ReceiptsChanged(key, changed); });
         }
       });
       return Pump(peer);
@@ -658,11 +693,13 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
     if (sent.route_size() >= 2) {
       store::OutboxItem back = ReceiptItem(sent.route(sent.route_size() - 2), r, NowMs());
       unit.enqueue.push_back(back);
-      store_->Commit({std::move(unit)}, [this, back](absl::Status s, std::vector<store::UnitResult>) {
-        if (s.ok()) asio::post(core_, [this, back] { Enqueue({back}); });
+      store_->Commit({std::move(unit)}, [this, back, item = std::move(item)](absl::Status s,
+                                                                             std::vector<store::UnitResult>) mutable {
+        if (!s.ok()) return asio::post(core_, [this, item = std::move(item)]() mutable { Park(std::move(item)); });
+        asio::post(core_, [this, back] { Enqueue({back}); });
       });
     } else {
-      store_->Commit({std::move(unit)}, [](absl::Status, std::vector<store::UnitResult>) {});
+      store_->Commit({std::move(unit)}, ParkOnFailure(std::move(item)));
     }
     Pump(peer);
   });

@@ -59,6 +59,11 @@ class LocalNetwork {
   void Pause(const std::string& id);
   void Resume(const std::string& id);
   bool Running(const std::string& id) const;
+  // The node's process id while it runs; 0 otherwise.
+  pid_t Pid(const std::string& id) const {
+    auto it = pids_.find(id);
+    return it == pids_.end() ? 0 : it->second;
+  }
 
   absl::StatusOr<v1::ApiResponse> Call(const std::string& id, const v1::ApiRequest& request) const;
   // Shorthands: submit JSON; the received (or own) inbox.

@@ -286,6 +286,7 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   std::vector<std::thread> threads_;
   std::atomic<bool> stopping_{false};
   bool stopped_ = false;
+  bool api_socket_bound_ = false;
   int64_t started_ms_ = 0;
 
   // core_ state.
@@ -380,6 +381,7 @@ absl::Status NodeImpl::Start() {
   ::umask(old_mask);
   if (!bec) api_acceptor_.listen(asio::socket_base::max_listen_connections, bec);
   if (bec) return absl::UnavailableError(absl::StrCat("api_socket: cannot listen on ", config_.api_socket(), ": ", bec.message()));
+  api_socket_bound_ = true;
 
   if (!config_.listen().empty()) {
     std::string host;
@@ -477,9 +479,13 @@ void NodeImpl::Stop() {
   io_.stop();
   for (auto& t : threads_) t.join();
   threads_.clear();
-  std::error_code ec;
-  std::filesystem::remove(config_.api_socket(), ec);
-  LogEvent(LogLevel::kInfo, "node_stopped", {{"node", config_.node_id()}});
+  // Only the socket this node bound: a --check, or a start refused because another node serves
+  // the socket, must leave that node's socket alone.
+  if (api_socket_bound_) {
+    std::error_code ec;
+    std::filesystem::remove(config_.api_socket(), ec);
+  }
+  if (started_ms_ != 0) LogEvent(LogLevel::kInfo, "node_stopped", {{"node", config_.node_id()}});
 }
 
 // ---------------------------------------------------------------------------------------------

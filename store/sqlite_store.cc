@@ -1,6 +1,8 @@
 #include "store/sqlite_store.h"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -309,6 +311,10 @@ class SqliteStore final : public Store {
 };
 
 absl::StatusOr<Db> SqliteStore::OpenConnection(absl::string_view role) {
+  // The store holds AMBER and RED notices: a new file is created readable by its owner only,
+  // whatever the umask (SQLite gives the -wal and -shm files the database file's mode).
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) ::close(fd);
   sqlite3* raw = nullptr;
   // NOMUTEX: each connection is used by one thread at a time (the writer thread, or readers under
   // reader_mu_), so SQLite's own per-call locking would only add cost.

@@ -7,6 +7,7 @@
 #include "store/sqlite_store.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -689,6 +690,21 @@ TEST_F(StoreTest, AcknowledgedCommitSurvivesProcessDeathWithoutClose) {
   absl::StatusOr<std::vector<OutboxItem>> pending = store->PendingOutbox();
   ASSERT_TRUE(pending.ok());
   EXPECT_THAT(Keys(*pending), ElementsAre("p:k"));
+}
+
+TEST_F(StoreTest, NewStoreFilesAreReadableByTheirOwnerOnly) {
+  const mode_t old_mask = ::umask(0022);
+  auto store = Open();
+  ::umask(old_mask);
+  ASSERT_NE(store, nullptr);
+  Unit u;
+  u.insert = Notice("o", "n", 1, 1000);
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(u)}).status.ok());
+  for (const fs::path& p : {path_, fs::path(path_.string() + "-wal"), fs::path(path_.string() + "-shm")}) {
+    struct stat st;
+    ASSERT_EQ(::stat(p.c_str(), &st), 0) << p;
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << p;
+  }
 }
 
 TEST_F(StoreTest, RefusesTextFileAndLeavesItUntouched) {

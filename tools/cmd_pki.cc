@@ -14,7 +14,7 @@ namespace {
 
 constexpr char kDevelopmentOnly[] =
     "For development and tests only: production nodes use certificates from their national PKI.\n"
-    "Keys are ECDSA P-256, written 0600, never overwritten.";
+    "TLS keys are ECDSA P-256, origin-signing keys Ed25519; all written 0600, never overwritten.";
 
 const Command kPkiInit{"pki init", "--dir DIR [--name NAME] [--days N]",
                        "Create a development certificate authority: DIR/ca.key and DIR/ca.crt.", kDevelopmentOnly,

@@ -22,14 +22,14 @@ namespace sevex::node {
 class JsonValue {
  public:
   JsonValue() : value_(nullptr) {}
-  JsonValue(const char* s) : value_(std::string(s)) {}  // NOLINT: implicit by design
-  JsonValue(std::string s) : value_(std::move(s)) {}    // NOLINT
+  JsonValue(const char* s) : value_(std::string(s)) {}        // NOLINT: implicit by design
+  JsonValue(std::string s) : value_(std::move(s)) {}          // NOLINT
   JsonValue(absl::string_view s) : value_(std::string(s)) {}  // NOLINT
-  JsonValue(bool b) : value_(b) {}                      // NOLINT
-  JsonValue(int v) : value_(static_cast<int64_t>(v)) {}  // NOLINT
-  JsonValue(int64_t v) : value_(v) {}                   // NOLINT
+  JsonValue(bool b) : value_(b) {}                            // NOLINT
+  JsonValue(int v) : value_(static_cast<int64_t>(v)) {}       // NOLINT
+  JsonValue(int64_t v) : value_(v) {}                         // NOLINT
   JsonValue(uint32_t v) : value_(static_cast<int64_t>(v)) {}  // NOLINT
-  JsonValue(double v) : value_(v) {}                    // NOLINT
+  JsonValue(double v) : value_(v) {}                          // NOLINT
 
   static JsonValue Object();
   static JsonValue Array();

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "absl/strings/ascii.h"
@@ -24,7 +24,9 @@ constexpr char kDerivedObjectTime[] = "2024-01-01T00:00:00.000Z";
 // The TLP 2.0 marking definitions were published with this creation time.
 constexpr char kTlp2Created[] = "2022-10-01T00:00:00.000Z";
 
-std::string StixTime(absl::Time t) { return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone()); }
+std::string StixTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
 
 bool HasTime(const google::protobuf::Timestamp& ts) { return ts.seconds() != 0 || ts.nanos() != 0; }
 
@@ -40,12 +42,18 @@ absl::Time RevisionTime(const v1::InboxEntry& e) {
 
 std::string TlpText(v1::Marking::Tlp tlp) {
   switch (tlp) {
-    case v1::Marking::CLEAR: return "CLEAR";
-    case v1::Marking::GREEN: return "GREEN";
-    case v1::Marking::AMBER: return "AMBER";
-    case v1::Marking::AMBER_STRICT: return "AMBER+STRICT";
-    case v1::Marking::RED: return "RED";
-    default: return "";
+    case v1::Marking::CLEAR:
+      return "CLEAR";
+    case v1::Marking::GREEN:
+      return "GREEN";
+    case v1::Marking::AMBER:
+      return "AMBER";
+    case v1::Marking::AMBER_STRICT:
+      return "AMBER+STRICT";
+    case v1::Marking::RED:
+      return "RED";
+    default:
+      return "";
   }
 }
 
@@ -57,10 +65,14 @@ absl::StatusOr<std::array<unsigned char, 16>> ParseUuid(absl::string_view text) 
     const char c = text[i];
     if (c == '-' && (i == 8 || i == 13 || i == 18 || i == 23)) continue;
     int v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a UUID"));
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a UUID"));
     if (half < 0) {
       half = v;
     } else {
@@ -69,7 +81,8 @@ absl::StatusOr<std::array<unsigned char, 16>> ParseUuid(absl::string_view text) 
       half = -1;
     }
   }
-  if (k != 16 || half >= 0 || text.size() != 36) return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a UUID"));
+  if (k != 16 || half >= 0 || text.size() != 36)
+    return absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a UUID"));
   return out;
 }
 
@@ -79,7 +92,9 @@ std::string Derived(absl::string_view prefix, absl::string_view name) {
   return absl::StrCat(prefix, "--", u.ok() ? *u : std::string());
 }
 
-std::string IdentityId(absl::string_view node_id) { return Derived("identity", absl::StrCat("node:", node_id)); }
+std::string IdentityId(absl::string_view node_id) {
+  return Derived("identity", absl::StrCat("node:", node_id));
+}
 std::string SevexIdentityId() { return Derived("identity", "sevex"); }
 std::string IncidentId(absl::string_view origin, absl::string_view id) {
   return Derived("incident", absl::StrCat("notice:", origin, "/", id));
@@ -123,9 +138,12 @@ JsonValue SevexExtensionDefinition() {
            "The notice's assessment under its origin's national severity scheme, its placement on the shared "
            "0-100 axis, and the exporting node's translation into its own national scheme.")
       .Add("schema",
-           "sevex docs/export.md, 'The sevex assessment extension': origin_assessment {scheme, level, level_name, "
-           "exact, shared_band, shared_low, shared_high, shared_point, policy_version, policy_hash}, translation "
-           "{scheme, level, levels, method (reassessed|interval), from_scheme, from_level, shared_band, shared_low, "
+           "sevex docs/export.md, 'The sevex assessment extension': origin_assessment {scheme, level, "
+           "level_name, "
+           "exact, shared_band, shared_low, shared_high, shared_point, policy_version, policy_hash}, "
+           "translation "
+           "{scheme, level, levels, method (reassessed|interval), from_scheme, from_level, shared_band, "
+           "shared_low, "
            "shared_high, reason}, and the notice's origin, id, revision, TLP and named recipients.")
       .Add("version", "1.0")
       .Add("extension_types", JsonValue::Array().Push("property-extension"));
@@ -151,7 +169,9 @@ JsonValue AssessmentJson(const v1::Assessment& a) {
 }
 
 const char* MethodText(v1::Translation::Method m) {
-  return m == v1::Translation::reassessed ? "reassessed" : m == v1::Translation::interval ? "interval" : "none";
+  return m == v1::Translation::reassessed ? "reassessed"
+         : m == v1::Translation::interval ? "interval"
+                                          : "none";
 }
 
 JsonValue TranslationJson(const v1::Translation& t) {
@@ -183,7 +203,8 @@ std::optional<int> Criticality(const v1::Assessment& a) {
 // notice states happened; without impact_kind the notice does not say, so "suspected".
 std::string Determination(const v1::Notice& n) {
   auto it = n.attributes().find("impact_kind");
-  if (it == n.attributes().end() || it->second.kind_case() != google::protobuf::Value::kStringValue) return "suspected";
+  if (it == n.attributes().end() || it->second.kind_case() != google::protobuf::Value::kStringValue)
+    return "suspected";
   return it->second.string_value() == "unsuccessful_attempt" ? "failed-attempt" : "successful-attempt";
 }
 
@@ -209,7 +230,8 @@ absl::StatusOr<std::vector<NoticeRevisions>> Group(const std::vector<v1::InboxEn
       return absl::InvalidArgumentError(absl::StrCat("inbox entry ", i, ": a notice without origin or id"));
     }
     if (n.marking().tlp() == v1::Marking::TLP_UNSPECIFIED) {
-      return absl::InvalidArgumentError(absl::StrCat("notice ", n.origin(), "/", n.id(), " rev ", n.revision(), ": no TLP marking"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("notice ", n.origin(), "/", n.id(), " rev ", n.revision(), ": no TLP marking"));
     }
     auto [it, fresh] = index.try_emplace({n.origin(), n.id()}, out.size());
     if (fresh) out.emplace_back();
@@ -217,7 +239,9 @@ absl::StatusOr<std::vector<NoticeRevisions>> Group(const std::vector<v1::InboxEn
   }
   for (auto& g : out) {
     std::stable_sort(g.revisions.begin(), g.revisions.end(),
-                     [](const v1::InboxEntry* a, const v1::InboxEntry* b) { return a->notice().revision() < b->notice().revision(); });
+                     [](const v1::InboxEntry* a, const v1::InboxEntry* b) {
+                       return a->notice().revision() < b->notice().revision();
+                     });
   }
   std::stable_sort(out.begin(), out.end(), [](const NoticeRevisions& a, const NoticeRevisions& b) {
     const auto first = [](const NoticeRevisions& g) {
@@ -250,8 +274,10 @@ JsonValue SevexExtension(const NoticeRevisions& g, const ExportSource& source) {
     const v1::Notice& c = content->notice();
     if (!c.classification().rsit_class().empty()) x.Add("rsit_class", c.classification().rsit_class());
     if (!c.classification().rsit_type().empty()) x.Add("rsit_type", c.classification().rsit_type());
-    if (!c.origin_assessment().scheme().empty()) x.Add("origin_assessment", AssessmentJson(c.origin_assessment()));
-    if (!content->translation().scheme().empty()) x.Add("translation", TranslationJson(content->translation()));
+    if (!c.origin_assessment().scheme().empty())
+      x.Add("origin_assessment", AssessmentJson(c.origin_assessment()));
+    if (!content->translation().scheme().empty())
+      x.Add("translation", TranslationJson(content->translation()));
     if (content != &latest) x.Add("assessed_revision", c.revision());
   }
   x.Add("received_from", latest.received_from())
@@ -277,18 +303,20 @@ JsonValue Incident(const NoticeRevisions& g, const ExportSource& source) {
       .Add("modified", StixTime(modified));
   const std::string title = content != nullptr ? content->notice().title() : "";
   o.Add("name", title.empty() ? absl::StrCat("sevex notice ", n.origin(), "/", n.id()) : title);
-  if (content != nullptr && !content->notice().summary().empty()) o.Add("description", content->notice().summary());
+  if (content != nullptr && !content->notice().summary().empty())
+    o.Add("description", content->notice().summary());
   if (n.retracted()) o.Add("revoked", true);
   if (content != nullptr && !content->notice().classification().rsit_class().empty()) {
     const auto& cl = content->notice().classification();
-    o.Add("labels", JsonValue::Array().Push(
-                        absl::StrCat("rsit:", cl.rsit_class(), cl.rsit_type().empty() ? "" : "/", cl.rsit_type())));
+    o.Add("labels", JsonValue::Array().Push(absl::StrCat("rsit:", cl.rsit_class(),
+                                                         cl.rsit_type().empty() ? "" : "/", cl.rsit_type())));
   }
   o.Add("external_references",
-        JsonValue::Array().Push(JsonValue::Object()
-                                    .Add("source_name", "sevex")
-                                    .Add("external_id", absl::StrCat(n.origin(), "/", n.id()))
-                                    .Add("description", absl::StrCat("sevex notice, revision ", n.revision()))));
+        JsonValue::Array().Push(
+            JsonValue::Object()
+                .Add("source_name", "sevex")
+                .Add("external_id", absl::StrCat(n.origin(), "/", n.id()))
+                .Add("description", absl::StrCat("sevex notice, revision ", n.revision()))));
   o.Add("object_marking_refs", JsonValue::Array().Push(TlpMarkingId(n.marking().tlp())));
 
   JsonValue core = JsonValue::Object();
@@ -328,12 +356,18 @@ absl::StatusOr<std::string> UuidV5(absl::string_view namespace_uuid, absl::strin
 
 std::string TlpMarkingId(v1::Marking::Tlp tlp) {
   switch (tlp) {
-    case v1::Marking::CLEAR: return "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
-    case v1::Marking::GREEN: return "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
-    case v1::Marking::AMBER: return "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
-    case v1::Marking::AMBER_STRICT: return "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
-    case v1::Marking::RED: return "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
-    default: return "";
+    case v1::Marking::CLEAR:
+      return "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
+    case v1::Marking::GREEN:
+      return "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
+    case v1::Marking::AMBER:
+      return "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
+    case v1::Marking::AMBER_STRICT:
+      return "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+    case v1::Marking::RED:
+      return "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1";
+    default:
+      return "";
   }
 }
 
@@ -344,9 +378,10 @@ JsonValue TlpMarkingDefinition(v1::Marking::Tlp tlp) {
       .Add("id", TlpMarkingId(tlp))
       .Add("created", kTlp2Created)
       .Add("name", absl::StrCat("TLP:", TlpText(tlp)))
-      .Add("extensions", JsonValue::Object().Add(kTlp2Extension, JsonValue::Object()
-                                                                      .Add("extension_type", "property-extension")
-                                                                      .Add("tlp_2_0", absl::AsciiStrToLower(TlpText(tlp)))));
+      .Add("extensions",
+           JsonValue::Object().Add(kTlp2Extension, JsonValue::Object()
+                                                       .Add("extension_type", "property-extension")
+                                                       .Add("tlp_2_0", absl::AsciiStrToLower(TlpText(tlp)))));
 }
 
 absl::StatusOr<JsonValue> StixBundle(const std::vector<v1::InboxEntry>& entries, const ExportSource& source) {
@@ -380,7 +415,8 @@ absl::StatusOr<JsonValue> StixBundle(const std::vector<v1::InboxEntry>& entries,
   return bundle;
 }
 
-absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntry>& entries, const ExportSource& source) {
+absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntry>& entries,
+                                                 const ExportSource& source) {
   absl::StatusOr<std::vector<NoticeRevisions>> groups = Group(entries);
   if (!groups.ok()) return groups.status();
   std::vector<JsonValue> out;
@@ -389,7 +425,10 @@ absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntr
     const v1::InboxEntry* content = g.content();
     const v1::Notice& n = latest.notice();
     JsonValue o = JsonValue::Object();
-    o.Add("origin", n.origin()).Add("id", n.id()).Add("revision", n.revision()).Add("retracted", n.retracted());
+    o.Add("origin", n.origin())
+        .Add("id", n.id())
+        .Add("revision", n.revision())
+        .Add("retracted", n.retracted());
     o.Add("tlp", TlpText(n.marking().tlp()));
     JsonValue recipients = JsonValue::Array();
     for (const auto& r : n.marking().recipients()) recipients.Push(r);

@@ -32,7 +32,8 @@ inline constexpr char kIncidentCoreExtension[] = "extension-definition--ef765651
 // TLP 2.0 marking-definition extension (OASIS CTI).
 inline constexpr char kTlp2Extension[] = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d";
 // The sevex national-assessment extension, defined by an extension-definition in every bundle.
-inline constexpr char kSevexAssessmentExtension[] = "extension-definition--4f0a6f1e-5c2b-5d8e-9a7c-3b1d2e4f6a80";
+inline constexpr char kSevexAssessmentExtension[] =
+    "extension-definition--4f0a6f1e-5c2b-5d8e-9a7c-3b1d2e4f6a80";
 // The namespace of every UUIDv5 sevex derives.
 inline constexpr char kSevexUuidNamespace[] = "b7d0c9a4-3e21-4f6b-8d5a-2c9e1f0a7b36";
 
@@ -59,7 +60,8 @@ JsonValue TlpMarkingDefinition(v1::Marking::Tlp tlp);
 absl::StatusOr<JsonValue> StixBundle(const std::vector<v1::InboxEntry>& entries, const ExportSource& source);
 
 // One flat JSON object per notice (its latest revision), in the order of first arrival.
-absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntry>& entries, const ExportSource& source);
+absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntry>& entries,
+                                                 const ExportSource& source);
 
 }  // namespace sevex::node
 

@@ -52,7 +52,8 @@ std::vector<std::string> ProcessesMentioning(const std::string& needle) {
   std::vector<std::string> found;
   for (const auto& e : fs::directory_iterator("/proc")) {
     const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid())) continue;
+    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid()))
+      continue;
     std::ifstream in(e.path() / "cmdline");
     std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     for (char& c : cmd) {
@@ -130,8 +131,11 @@ TEST(DemoCommand, EveryStateReceivesWhatItsMarkingsAllowInItsOwnSchemeAndNothing
   ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(run.out, &out).ok()) << run.out;
 
   // The federation: five national nodes, one a hub, each in its own scheme.
-  const std::map<std::string, std::string> schemes = {
-      {"us.cisa", "us-ciss"}, {"uk.ncsc", "uk-ncsc"}, {"au.asd", "au-asd"}, {"cl.csirt", "cl-ds295"}, {"eu.hub", "eu-nis2"}};
+  const std::map<std::string, std::string> schemes = {{"us.cisa", "us-ciss"},
+                                                      {"uk.ncsc", "uk-ncsc"},
+                                                      {"au.asd", "au-asd"},
+                                                      {"cl.csirt", "cl-ds295"},
+                                                      {"eu.hub", "eu-nis2"}};
   std::map<std::string, std::set<std::string>> peers;
   std::set<std::string> hubs;
   for (const auto& n : F(out).at("nodes").list_value().values()) {
@@ -150,7 +154,7 @@ TEST(DemoCommand, EveryStateReceivesWhatItsMarkingsAllowInItsOwnSchemeAndNothing
   std::sort(files.begin(), files.end());
   ASSERT_GE(files.size(), 18u);
   std::map<std::string, std::multiset<std::string>> expected;  // state -> "origin/id rev N"
-  std::map<std::string, Expectation> expected_receipts;         // "origin/id rev N" -> who
+  std::map<std::string, Expectation> expected_receipts;        // "origin/id rev N" -> who
   std::set<sevex::v1::Marking::Tlp> markings;
   int retractions = 0, revisions = 0, refusals = 0;
   for (const auto& f : files) {
@@ -180,9 +184,11 @@ TEST(DemoCommand, EveryStateReceivesWhatItsMarkingsAllowInItsOwnSchemeAndNothing
     EXPECT_EQ(S(st, "scheme"), schemes.at(id));
     std::multiset<std::string> got;
     for (const auto& e : F(st).at("received").list_value().values()) {
-      const std::string key = absl::StrCat(S(e, "origin"), "/", S(e, "id"), " rev ", F(e).at("revision").number_value());
+      const std::string key =
+          absl::StrCat(S(e, "origin"), "/", S(e, "id"), " rev ", F(e).at("revision").number_value());
       got.insert(key);
-      EXPECT_EQ(S(e, "origin_scheme"), F(e).at("retracted").bool_value() ? "" : schemes.at(S(e, "origin"))) << id << " " << key;
+      EXPECT_EQ(S(e, "origin_scheme"), F(e).at("retracted").bool_value() ? "" : schemes.at(S(e, "origin")))
+          << id << " " << key;
       if (F(e).at("retracted").bool_value()) continue;
       EXPECT_EQ(S(e, "scheme"), schemes.at(id)) << id << " " << key;
       EXPECT_FALSE(S(e, "level").empty()) << id << " " << key;
@@ -195,13 +201,17 @@ TEST(DemoCommand, EveryStateReceivesWhatItsMarkingsAllowInItsOwnSchemeAndNothing
 
   // At each origin: a delivered receipt per allowed recipient, a refused one per forbidden one.
   for (const auto& s : F(out).at("submitted").list_value().values()) {
-    const std::string key = absl::StrCat(S(s, "origin"), "/", S(s, "id"), " rev ", F(s).at("revision").number_value());
+    const std::string key =
+        absl::StrCat(S(s, "origin"), "/", S(s, "id"), " rev ", F(s).at("revision").number_value());
     ASSERT_TRUE(expected_receipts.contains(key)) << key;
     std::set<std::string> delivered, refused;
     for (const auto& r : F(s).at("receipts").list_value().values()) {
-      if (S(r, "status") == "delivered") delivered.insert(S(r, "recipient"));
-      else if (S(r, "status") == "refused") refused.insert(S(r, "recipient"));
-      else ADD_FAILURE() << key << " -> " << S(r, "recipient") << " " << S(r, "status");
+      if (S(r, "status") == "delivered")
+        delivered.insert(S(r, "recipient"));
+      else if (S(r, "status") == "refused")
+        refused.insert(S(r, "recipient"));
+      else
+        ADD_FAILURE() << key << " -> " << S(r, "recipient") << " " << S(r, "status");
     }
     EXPECT_EQ(delivered, expected_receipts[key].delivered) << key;
     EXPECT_EQ(refused, expected_receipts[key].refused) << key;
@@ -212,8 +222,10 @@ TEST(DemoCommand, RefusesBadOptionsWithExitTwo) {
   char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --timeout 0 2>/dev/null"), tmpl).exit_code, 2);
-  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --keep --dir ", tmpl, "/x 2>/dev/null"), tmpl).exit_code, 2);
-  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --incidents /nonexistent 2>/dev/null"), tmpl).exit_code, 2);
+  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --keep --dir ", tmpl, "/x 2>/dev/null"), tmpl).exit_code,
+            2);
+  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --incidents /nonexistent 2>/dev/null"), tmpl).exit_code,
+            2);
   // An incident whose origin is not a demo node is named in the error.
   const std::string bad = absl::StrCat(tmpl, "/bad");
   fs::create_directories(bad);
@@ -222,6 +234,46 @@ TEST(DemoCommand, RefusesBadOptionsWithExitTwo) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.out, ::testing::HasSubstr("01-x.json: origin 'fr.anssi' is not a demo node"));
   fs::remove_all(tmpl);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(DemoCommand, DirKeepsConfigurationsStoresAndLogsButNoProcess) {
+  char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string kept = absl::StrCat(tmpl, "/kept");
+  const Outcome run = Shell(absl::StrCat(SEVEX_BINARY, " demo --dir ", kept, " 2>/dev/null"), tmpl);
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_THAT(run.out, ::testing::HasSubstr(absl::StrCat("kept in ", kept)));
+  for (const char* id : {"us.cisa", "uk.ncsc", "au.asd", "cl.csirt", "eu.hub"}) {
+    EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".textproto"))) << id;
+    EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".db"))) << id;
+    EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".log"))) << id;
+    EXPECT_FALSE(fs::exists(fs::path(kept) / absl::StrCat(id, ".sock"))) << id << ": the node did not stop cleanly";
+  }
+  EXPECT_THAT(ProcessesMentioning(kept), ::testing::IsEmpty());
+  // A second run does not reuse a directory that holds something.
+  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --dir ", kept, " 2>/dev/null"), tmpl).exit_code, 2);
+  fs::remove_all(tmpl);
+}
+
+TEST(DemoCommand, AnInterruptedDemoStopsItsNodesAndRemovesItsDirectory) {
+  char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string tmpdir = tmpl;
+  // SIGINT to the demo alone (not its nodes) once its first node is up.
+  const std::string script = absl::StrCat(
+      SEVEX_BINARY, " demo >/dev/null 2>&1 & pid=$!; for i in $(seq 100); do ls ", tmpdir,
+      "/sevex-demo-*/*.sock >/dev/null 2>&1 && break; sleep 0.1; done; kill -INT $pid; wait $pid; echo exit=$?");
+  const Outcome run = Shell(absl::StrCat("bash -c '", script, "'"), tmpdir);
+  EXPECT_THAT(run.out, ::testing::HasSubstr("exit=1")) << run.out;
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(tmpdir)) left.push_back(e.path().string());
+  EXPECT_THAT(left, ::testing::IsEmpty());
+  EXPECT_THAT(ProcessesMentioning(tmpdir), ::testing::IsEmpty());
+  fs::remove_all(tmpdir);
 }
 
 }  // namespace

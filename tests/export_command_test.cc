@@ -68,10 +68,12 @@ class ExportCommandTest : public ::testing::Test {
        "attributes": {"victim_tier": "large", "impact_kind": "coordinated_low_level_attack", "degraded_minutes": 90}}])";
     auto r = net_->Submit("cl.csirt", notices, /*wait=*/true);
     ASSERT_TRUE(r.ok()) << r.status();
-    auto retraction = net_->Submit("cl.csirt", R"({"id": "g-1", "revision": 2, "retracted": true, "marking": {"tlp": "GREEN"}})", true);
+    auto retraction = net_->Submit(
+        "cl.csirt", R"({"id": "g-1", "revision": 2, "retracted": true, "marking": {"tlp": "GREEN"}})", true);
     ASSERT_TRUE(retraction.ok()) << retraction.status();
     for (const auto& s : retraction->submitted()) {
-      for (const auto& rc : s.receipts()) ASSERT_EQ(rc.status(), sevex::v1::Receipt::DELIVERED) << rc.reason();
+      for (const auto& rc : s.receipts())
+        ASSERT_EQ(rc.status(), sevex::v1::Receipt::DELIVERED) << rc.reason();
     }
   }
   void TearDown() override {

@@ -17,8 +17,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-v1::InboxEntry Entry(const std::string& origin, const std::string& id, uint32_t revision, v1::Marking::Tlp tlp,
-                     int64_t created_s = 1763800000) {
+v1::InboxEntry Entry(const std::string& origin, const std::string& id, uint32_t revision,
+                     v1::Marking::Tlp tlp, int64_t created_s = 1763800000) {
   v1::InboxEntry e;
   v1::Notice* n = e.mutable_notice();
   n->set_origin(origin);
@@ -69,7 +69,8 @@ void Keys(const google::protobuf::Value& v, std::set<std::string>* keys) {
   }
 }
 
-const google::protobuf::Struct* Object(const google::protobuf::Value& bundle, const std::string& type, int nth = 0) {
+const google::protobuf::Struct* Object(const google::protobuf::Value& bundle, const std::string& type,
+                                       int nth = 0) {
   for (const auto& o : bundle.struct_value().fields().at("objects").list_value().values()) {
     if (o.struct_value().fields().at("type").string_value() == type && nth-- == 0) return &o.struct_value();
   }
@@ -110,7 +111,9 @@ TEST(StixBundle, IdsAreStableAcrossExportsAndRevisions) {
   ASSERT_TRUE(d.ok());
   const auto vd = Parse(d->Write());
   EXPECT_NE(Object(vd, "incident")->fields().at("id").string_value(), ia->fields().at("id").string_value());
-  EXPECT_THAT(ia->fields().at("id").string_value(), ::testing::MatchesRegex("incident--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+  EXPECT_THAT(ia->fields().at("id").string_value(),
+              ::testing::MatchesRegex(
+                  "incident--[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
 }
 
 TEST(StixBundle, MarksEachIncidentWithItsOfficialTlp2Marking) {
@@ -135,7 +138,8 @@ TEST(StixBundle, MarksEachIncidentWithItsOfficialTlp2Marking) {
     ASSERT_NE(marking, nullptr);
     EXPECT_EQ(marking->fields().at("id").string_value(), id);
     EXPECT_EQ(marking->fields().at("created").string_value(), "2022-10-01T00:00:00.000Z");
-    const auto& ext = marking->fields().at("extensions").struct_value().fields().at(kTlp2Extension).struct_value();
+    const auto& ext =
+        marking->fields().at("extensions").struct_value().fields().at(kTlp2Extension).struct_value();
     EXPECT_EQ(ext.fields().at("tlp_2_0").string_value(), names[i++]);
     EXPECT_EQ(Object(v, "marking-definition", 1), nullptr) << "only the markings in use";
   }
@@ -167,7 +171,8 @@ TEST(StixBundle, CarriesBothAssessmentsInExtensionsAndNeverASeverityProperty) {
   ASSERT_NE(Object(v, "extension-definition"), nullptr);
   EXPECT_EQ(Object(v, "extension-definition")->fields().at("id").string_value(), kSevexAssessmentExtension);
   std::set<std::string> identities;
-  for (int i = 0; const auto* id = Object(v, "identity", i); ++i) identities.insert(id->fields().at("name").string_value());
+  for (int i = 0; const auto* id = Object(v, "identity", i); ++i)
+    identities.insert(id->fields().at("name").string_value());
   EXPECT_EQ(identities, (std::set<std::string>{"sevex", "uk.ncsc", "au.asd"}));
 }
 
@@ -178,7 +183,14 @@ TEST(StixBundle, PointScoresAndUnsuccessfulAttemptsMapToCriticalityAndDeterminat
   auto b = StixBundle({e}, kUk);
   ASSERT_TRUE(b.ok());
   const auto parsed = Parse(b->Write());
-  const auto& core = Object(parsed, "incident")->fields().at("extensions").struct_value().fields().at(kIncidentCoreExtension).struct_value().fields();
+  const auto& core = Object(parsed, "incident")
+                         ->fields()
+                         .at("extensions")
+                         .struct_value()
+                         .fields()
+                         .at(kIncidentCoreExtension)
+                         .struct_value()
+                         .fields();
   EXPECT_EQ(core.at("criticality").number_value(), 43);
   EXPECT_EQ(core.at("determination").string_value(), "failed-attempt");
   e.mutable_notice()->mutable_attributes()->erase("impact_kind");
@@ -204,7 +216,8 @@ TEST(StixBundle, ARetractionRevokesTheIncidentAndKeepsTheLastContent) {
   EXPECT_TRUE(incident->fields().at("revoked").bool_value());
   EXPECT_EQ(incident->fields().at("name").string_value(), "Outage 1");
   const auto& exts = incident->fields().at("extensions").struct_value().fields();
-  EXPECT_EQ(exts.at(kIncidentCoreExtension).struct_value().fields().at("investigation_status").string_value(), "closed");
+  EXPECT_EQ(exts.at(kIncidentCoreExtension).struct_value().fields().at("investigation_status").string_value(),
+            "closed");
   const auto& sevex = exts.at(kSevexAssessmentExtension).struct_value().fields();
   EXPECT_EQ(sevex.at("revision").number_value(), 2);
   EXPECT_TRUE(sevex.at("retracted").bool_value());
@@ -242,9 +255,10 @@ TEST(StixBundle, RefusesEntriesWithoutMarkingOrIdentity) {
 }
 
 TEST(JsonLines, OneFlatObjectPerNoticeAtItsLatestRevision) {
-  auto lines = JsonLines({Entry("au.asd", "n-1", 1, v1::Marking::GREEN), Entry("uk.x", "n-2", 1, v1::Marking::RED),
-                          Entry("au.asd", "n-1", 2, v1::Marking::GREEN)},
-                         kUk);
+  auto lines =
+      JsonLines({Entry("au.asd", "n-1", 1, v1::Marking::GREEN), Entry("uk.x", "n-2", 1, v1::Marking::RED),
+                 Entry("au.asd", "n-1", 2, v1::Marking::GREEN)},
+                kUk);
   ASSERT_TRUE(lines.ok());
   ASSERT_EQ(lines->size(), 2u);
   const auto first = Parse((*lines)[0].Write());

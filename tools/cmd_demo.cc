@@ -37,7 +37,8 @@ using node::JsonValue;
 const Command kDemo{
     "demo",
     "[--format text|json] [--keep | --dir DIR] [--export DIR] [--incidents DIR] [--timeout SECONDS]",
-    "Five national nodes on 127.0.0.1 exchange a scripted set of incidents; what each state received, in its own scheme.",
+    "Five national nodes on 127.0.0.1 exchange a scripted set of incidents; what each state received, in its "
+    "own scheme.",
     "Starts us.cisa (us-ciss), uk.ncsc (uk-ncsc), au.asd (au-asd), cl.csirt (cl-ds295) and the hub\n"
     "eu.hub (eu-nis2) as `sevex node` processes with a throw-away PKI and stores in a temporary\n"
     "directory. us.cisa, uk.ncsc and au.asd are linked to each other; all four states are linked to\n"
@@ -77,8 +78,10 @@ class Progress {
   Progress() : tty_(::isatty(2) == 1) {}
   void Phase(const std::string& name) {
     phase_ = name;
-    if (!tty_) std::cerr << "sevex demo: " << name << "\n";
-    else Draw(name);
+    if (!tty_)
+      std::cerr << "sevex demo: " << name << "\n";
+    else
+      Draw(name);
   }
   void Count(size_t done, size_t total) {
     if (tty_) Draw(absl::StrCat(phase_, " ", done, "/", total));
@@ -104,7 +107,8 @@ absl::StatusOr<std::vector<Incident>> LoadIncidents(const Args& args) {
   if (args.Has("incidents")) {
     const std::string dir = args.Get("incidents");
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) return absl::InvalidArgumentError(absl::StrCat("--incidents ", dir, ": not a directory"));
+    if (!fs::is_directory(dir, ec))
+      return absl::InvalidArgumentError(absl::StrCat("--incidents ", dir, ": not a directory"));
     std::vector<fs::path> paths;
     for (const auto& e : fs::directory_iterator(dir, ec)) {
       if (e.path().extension() == ".json") paths.push_back(e.path());
@@ -130,10 +134,12 @@ absl::StatusOr<std::vector<Incident>> LoadIncidents(const Args& args) {
       return absl::InvalidArgumentError(absl::StrCat(f.name, ": not a notice: ", s.message().as_string()));
     }
     if (!ids.contains(inc.notice.origin())) {
-      return absl::InvalidArgumentError(absl::StrCat(f.name, ": origin '", inc.notice.origin(), "' is not a demo node (",
-                                                     absl::StrJoin(ids, ", "), ")"));
+      return absl::InvalidArgumentError(absl::StrCat(f.name, ": origin '", inc.notice.origin(),
+                                                     "' is not a demo node (", absl::StrJoin(ids, ", "),
+                                                     ")"));
     }
-    if (inc.notice.id().empty()) return absl::InvalidArgumentError(absl::StrCat(f.name, ": the demo needs a fixed \"id\""));
+    if (inc.notice.id().empty())
+      return absl::InvalidArgumentError(absl::StrCat(f.name, ": the demo needs a fixed \"id\""));
     if (inc.notice.revision() == 0) inc.notice.set_revision(1);
     out.push_back(std::move(inc));
   }
@@ -142,17 +148,26 @@ absl::StatusOr<std::vector<Incident>> LoadIncidents(const Args& args) {
 
 std::string TlpShort(v1::Marking::Tlp tlp) {
   switch (tlp) {
-    case v1::Marking::CLEAR: return "CLEAR";
-    case v1::Marking::GREEN: return "GREEN";
-    case v1::Marking::AMBER: return "AMBER";
-    case v1::Marking::AMBER_STRICT: return "AMBER+STRICT";
-    case v1::Marking::RED: return "RED";
-    default: return "-";
+    case v1::Marking::CLEAR:
+      return "CLEAR";
+    case v1::Marking::GREEN:
+      return "GREEN";
+    case v1::Marking::AMBER:
+      return "AMBER";
+    case v1::Marking::AMBER_STRICT:
+      return "AMBER+STRICT";
+    case v1::Marking::RED:
+      return "RED";
+    default:
+      return "-";
   }
 }
 
 const char* ReceiptStatus(v1::Receipt::Status s) {
-  return s == v1::Receipt::PENDING ? "pending" : s == v1::Receipt::DELIVERED ? "delivered" : s == v1::Receipt::REFUSED ? "refused" : "?";
+  return s == v1::Receipt::PENDING     ? "pending"
+         : s == v1::Receipt::DELIVERED ? "delivered"
+         : s == v1::Receipt::REFUSED   ? "refused"
+                                       : "?";
 }
 
 std::string Placement(const v1::SharedPlacement& p) {
@@ -178,8 +193,8 @@ struct Results {
 };
 
 // Everything from starting the nodes to reading their inboxes. The caller stops and removes.
-absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>& incidents, int timeout_s, Progress& progress,
-                           const std::string& export_dir, Results* results) {
+absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>& incidents, int timeout_s,
+                           Progress& progress, const std::string& export_dir, Results* results) {
   progress.Phase("starting 5 nodes");
   size_t started = 0;
   for (const auto& n : kNodes) {
@@ -219,7 +234,9 @@ absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>&
   for (const auto& inc : incidents) {
     if (g_interrupted) return absl::CancelledError("interrupted");
     auto r = net.Submit(inc.notice.origin(), inc.json);
-    if (!r.ok()) return absl::Status(r.status().code(), absl::StrCat(inc.file, ": ", inc.notice.origin(), " refused it: ", r.status().message()));
+    if (!r.ok())
+      return absl::Status(r.status().code(), absl::StrCat(inc.file, ": ", inc.notice.origin(),
+                                                          " refused it: ", r.status().message()));
     progress.Count(++submitted, incidents.size());
   }
 
@@ -244,8 +261,9 @@ absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>&
           if (r.status() == v1::Receipt::DELIVERED || r.status() == v1::Receipt::REFUSED) {
             ++final_receipts;
           } else {
-            pending.push_back(absl::StrCat(e.notice().origin(), "/", e.notice().id(), " rev ", e.notice().revision(), " -> ",
-                                           r.recipient(), " (", ReceiptStatus(r.status()), ")"));
+            pending.push_back(absl::StrCat(e.notice().origin(), "/", e.notice().id(), " rev ",
+                                           e.notice().revision(), " -> ", r.recipient(), " (",
+                                           ReceiptStatus(r.status()), ")"));
           }
         }
       }
@@ -257,7 +275,8 @@ absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>&
         continue;
       }
       for (const auto& p : out->outbox()) {
-        if (p.pending() > 0) pending.push_back(absl::StrCat(n.id, " queue to ", p.peer(), ": ", p.pending(), " item(s)"));
+        if (p.pending() > 0)
+          pending.push_back(absl::StrCat(n.id, " queue to ", p.peer(), ": ", p.pending(), " item(s)"));
       }
     }
     for (const auto& inc : incidents) {
@@ -300,13 +319,15 @@ absl::Status RunFederation(node::LocalNetwork& net, const std::vector<Incident>&
       stix << bundle->Write(2) << "\n";
       std::ofstream jsonl(fs::path(export_dir) / absl::StrCat(n.id, ".jsonl"));
       for (const auto& l : *lines) jsonl << l.Write() << "\n";
-      if (!stix || !jsonl) return absl::InternalError(absl::StrCat("cannot write the exports of ", n.id, " under ", export_dir));
+      if (!stix || !jsonl)
+        return absl::InternalError(absl::StrCat("cannot write the exports of ", n.id, " under ", export_dir));
     }
   }
   return absl::OkStatus();
 }
 
-JsonValue ResultsJson(const std::vector<Incident>& incidents, const Results& results, double seconds, const std::string& kept) {
+JsonValue ResultsJson(const std::vector<Incident>& incidents, const Results& results, double seconds,
+                      const std::string& kept) {
   JsonValue nodes = JsonValue::Array();
   for (const auto& n : kNodes) {
     JsonValue peers = JsonValue::Array();
@@ -314,7 +335,11 @@ JsonValue ResultsJson(const std::vector<Incident>& incidents, const Results& res
       if (a == n.id) peers.Push(b);
       if (b == n.id) peers.Push(a);
     }
-    nodes.Push(JsonValue::Object().Add("id", n.id).Add("scheme", n.scheme).Add("hub", n.hub).Add("peers", std::move(peers)));
+    nodes.Push(JsonValue::Object()
+                   .Add("id", n.id)
+                   .Add("scheme", n.scheme)
+                   .Add("hub", n.hub)
+                   .Add("peers", std::move(peers)));
   }
   JsonValue submitted = JsonValue::Array();
   for (const auto& inc : incidents) {
@@ -350,17 +375,25 @@ JsonValue ResultsJson(const std::vector<Incident>& incidents, const Results& res
       const v1::Assessment& a = x.origin_assessment();
       const v1::Translation& t = e.translation();
       JsonValue o = JsonValue::Object();
-      o.Add("origin", x.origin()).Add("id", x.id()).Add("revision", x.revision()).Add("retracted", x.retracted());
-      o.Add("tlp", TlpShort(x.marking().tlp())).Add("title", x.title()).Add("received_from", e.received_from());
+      o.Add("origin", x.origin())
+          .Add("id", x.id())
+          .Add("revision", x.revision())
+          .Add("retracted", x.retracted());
+      o.Add("tlp", TlpShort(x.marking().tlp()))
+          .Add("title", x.title())
+          .Add("received_from", e.received_from());
       o.Add("origin_scheme", a.scheme()).Add("origin_level", a.level()).Add("shared_band", a.shared().band());
       if (a.shared().has_low()) o.Add("shared_low", a.shared().low());
       if (a.shared().has_high()) o.Add("shared_high", a.shared().high());
       if (a.shared().has_point()) o.Add("shared_point", a.shared().point());
       o.Add("scheme", t.scheme()).Add("level", t.level());
-      o.Add("method", t.method() == v1::Translation::reassessed ? "reassessed" : t.method() == v1::Translation::interval ? "interval" : "");
+      o.Add("method", t.method() == v1::Translation::reassessed ? "reassessed"
+                      : t.method() == v1::Translation::interval ? "interval"
+                                                                : "");
       received.Push(std::move(o));
     }
-    states.Push(JsonValue::Object().Add("id", n.id).Add("scheme", n.scheme).Add("received", std::move(received)));
+    states.Push(
+        JsonValue::Object().Add("id", n.id).Add("scheme", n.scheme).Add("received", std::move(received)));
   }
   JsonValue out = JsonValue::Object();
   out.Add("nodes", std::move(nodes)).Add("submitted", std::move(submitted)).Add("states", std::move(states));
@@ -369,38 +402,50 @@ JsonValue ResultsJson(const std::vector<Incident>& incidents, const Results& res
   return out;
 }
 
-void PrintText(const std::vector<Incident>& incidents, const Results& results, double seconds, const std::string& kept) {
+void PrintText(const std::vector<Incident>& incidents, const Results& results, double seconds,
+               const std::string& kept) {
   size_t revisions = 0, retractions = 0;
   for (const auto& inc : incidents) {
-    if (inc.notice.retracted()) ++retractions;
-    else if (inc.notice.revision() > 1) ++revisions;
+    if (inc.notice.retracted())
+      ++retractions;
+    else if (inc.notice.revision() > 1)
+      ++revisions;
   }
   std::cout << absl::StrFormat(
-      "sevex demo: 5 national nodes on 127.0.0.1, mutual TLS 1.3; %d notices submitted (%d incidents, %d revisions, "
-      "%d retractions)\n  us.cisa, uk.ncsc, au.asd linked to each other; every state linked to the hub eu.hub; "
+      "sevex demo: 5 national nodes on 127.0.0.1, mutual TLS 1.3; %d notices submitted (%d incidents, %d "
+      "revisions, "
+      "%d retractions)\n  us.cisa, uk.ncsc, au.asd linked to each other; every state linked to the hub "
+      "eu.hub; "
       "cl.csirt reaches the others through it\n",
       incidents.size(), incidents.size() - revisions - retractions, revisions, retractions);
   for (const auto& n : kNodes) {
     const auto& got = results.received.at(n.id);
-    std::cout << absl::StrFormat("\n%s (%s%s) received %d\n", n.id, n.scheme, n.hub ? ", hub" : "", got.size());
+    std::cout << absl::StrFormat("\n%s (%s%s) received %d\n", n.id, n.scheme, n.hub ? ", hub" : "",
+                                 got.size());
     if (got.empty()) continue;
-    std::cout << absl::StrFormat("  %-9s %-8s %3s  %-12s %-24s %-10s %-16s %-10s  %s\n", "FROM", "NOTICE", "REV", "TLP",
-                                 "ORIGIN LEVEL", "SHARED", "OWN LEVEL", "METHOD", "TITLE");
+    std::cout << absl::StrFormat("  %-9s %-8s %3s  %-12s %-24s %-10s %-16s %-10s  %s\n", "FROM", "NOTICE",
+                                 "REV", "TLP", "ORIGIN LEVEL", "SHARED", "OWN LEVEL", "METHOD", "TITLE");
     for (const auto& e : got) {
       const v1::Notice& x = e.notice();
       const v1::Translation& t = e.translation();
-      const std::string origin_level = x.retracted() ? "retracted" : absl::StrCat(x.origin_assessment().scheme(), " ", x.origin_assessment().level());
-      const std::string method = x.retracted() ? "" : t.method() == v1::Translation::reassessed ? "reassessed" : "interval";
+      const std::string origin_level =
+          x.retracted() ? "retracted"
+                        : absl::StrCat(x.origin_assessment().scheme(), " ", x.origin_assessment().level());
+      const std::string method = x.retracted()                               ? ""
+                                 : t.method() == v1::Translation::reassessed ? "reassessed"
+                                                                             : "interval";
       std::string title = x.retracted() ? "(withdraws the earlier revisions)" : x.title();
       if (title.size() > 60) title = absl::StrCat(title.substr(0, 57), "...");
-      std::cout << absl::StrFormat("  %-9s %-8s %3d  %-12s %-24s %-10s %-16s %-10s  %s\n", x.origin(), x.id().substr(0, 8),
-                                   x.revision(), TlpShort(x.marking().tlp()), origin_level,
+      std::cout << absl::StrFormat("  %-9s %-8s %3d  %-12s %-24s %-10s %-16s %-10s  %s\n", x.origin(),
+                                   x.id().substr(0, 8), x.revision(), TlpShort(x.marking().tlp()),
+                                   origin_level,
                                    x.retracted() ? "-" : Placement(x.origin_assessment().shared()),
                                    x.retracted() ? "-" : t.level(), method, title);
     }
   }
-  std::cout << absl::StrFormat("\n%-9s %-9s %8s %6s %6s %6s %13s %4s %8s   %5s %8s\n", "STATE", "SCHEME", "RECEIVED", "CLEAR",
-                               "GREEN", "AMBER", "AMBER+STRICT", "RED", "RETRACT", "SENT", "REFUSED");
+  std::cout << absl::StrFormat("\n%-9s %-9s %8s %6s %6s %6s %13s %4s %8s   %5s %8s\n", "STATE", "SCHEME",
+                               "RECEIVED", "CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED", "RETRACT",
+                               "SENT", "REFUSED");
   std::vector<std::string> refusals;
   for (const auto& n : kNodes) {
     std::map<v1::Marking::Tlp, int> by;
@@ -414,14 +459,16 @@ void PrintText(const std::vector<Incident>& incidents, const Results& results, d
       for (const auto& r : e.receipts()) {
         if (r.status() != v1::Receipt::REFUSED) continue;
         ++refused;
-        refusals.push_back(absl::StrCat(n.id, "/", e.notice().id().substr(0, 8), " rev ", e.notice().revision(), " ",
-                                        TlpShort(e.notice().marking().tlp()), " -> ", r.recipient(), ": ", r.reason_code(),
+        refusals.push_back(absl::StrCat(n.id, "/", e.notice().id().substr(0, 8), " rev ",
+                                        e.notice().revision(), " ", TlpShort(e.notice().marking().tlp()),
+                                        " -> ", r.recipient(), ": ", r.reason_code(),
                                         r.reason().empty() ? "" : absl::StrCat(" (", r.reason(), ")")));
       }
     }
     std::cout << absl::StrFormat("%-9s %-9s %8d %6d %6d %6d %13d %4d %8d   %5d %8d\n", n.id, n.scheme,
-                                 results.received.at(n.id).size(), by[v1::Marking::CLEAR], by[v1::Marking::GREEN],
-                                 by[v1::Marking::AMBER], by[v1::Marking::AMBER_STRICT], by[v1::Marking::RED], retracts,
+                                 results.received.at(n.id).size(), by[v1::Marking::CLEAR],
+                                 by[v1::Marking::GREEN], by[v1::Marking::AMBER],
+                                 by[v1::Marking::AMBER_STRICT], by[v1::Marking::RED], retracts,
                                  results.own.at(n.id).size(), refused);
   }
   if (!refusals.empty()) {
@@ -444,8 +491,11 @@ int RunDemo(const std::vector<std::string>& argv) {
   auto format = OutputFormat(*args);
   if (!format.ok()) return Fail(kDemo.name, format.status());
   int timeout_s = 60;
-  if (args->Has("timeout") && (!absl::SimpleAtoi(args->Get("timeout"), &timeout_s) || timeout_s < 1 || timeout_s > 3600)) {
-    return Fail(kDemo.name, absl::InvalidArgumentError(absl::StrCat("--timeout '", args->Get("timeout"), "': a whole number of seconds, 1..3600")));
+  if (args->Has("timeout") &&
+      (!absl::SimpleAtoi(args->Get("timeout"), &timeout_s) || timeout_s < 1 || timeout_s > 3600)) {
+    return Fail(kDemo.name,
+                absl::InvalidArgumentError(absl::StrCat("--timeout '", args->Get("timeout"),
+                                                        "': a whole number of seconds, 1..3600")));
   }
   if (args->Has("keep") && args->Has("dir")) {
     return Fail(kDemo.name, absl::InvalidArgumentError("--keep and --dir: give one (--dir keeps DIR)"));
@@ -467,7 +517,8 @@ int RunDemo(const std::vector<std::string>& argv) {
   } else {
     const char* tmp = std::getenv("TMPDIR");
     std::string tmpl = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp", "/sevex-demo-XXXXXX");
-    if (mkdtemp(tmpl.data()) == nullptr) return Fail(kDemo.name, absl::InternalError(absl::StrCat("cannot create ", tmpl)));
+    if (mkdtemp(tmpl.data()) == nullptr)
+      return Fail(kDemo.name, absl::InternalError(absl::StrCat("cannot create ", tmpl)));
     dir = tmpl;
   }
 

@@ -53,14 +53,16 @@ int RunExport(const std::vector<std::string>& argv) {
   }
   const std::string format = args->Get("format", "stix");
   if (format != "stix" && format != "jsonl") {
-    return Fail(kExport.name, absl::InvalidArgumentError(absl::StrCat("--format '", format, "': use stix or jsonl")));
+    return Fail(kExport.name,
+                absl::InvalidArgumentError(absl::StrCat("--format '", format, "': use stix or jsonl")));
   }
   std::string origin, id;
   if (args->Has("id")) {
     const std::string want = args->Get("id");
     const size_t slash = want.find('/');
     if (slash == std::string::npos || slash == 0 || slash + 1 == want.size()) {
-      return Fail(kExport.name, absl::InvalidArgumentError(absl::StrCat("--id '", want, "': use ORIGIN/ID, e.g. cl.csirt/7b1e4c2a-…")));
+      return Fail(kExport.name, absl::InvalidArgumentError(absl::StrCat(
+                                    "--id '", want, "': use ORIGIN/ID, e.g. cl.csirt/7b1e4c2a-…")));
     }
     origin = want.substr(0, slash);
     id = want.substr(slash + 1);
@@ -83,8 +85,9 @@ int RunExport(const std::vector<std::string>& argv) {
     entries.push_back(e);
   }
   if (!origin.empty() && entries.empty()) {
-    return Fail(kExport.name, absl::NotFoundError(absl::StrCat("--id ", origin, "/", id, ": ", status->status().node_id(),
-                                                               " has received no such notice (see sevex inbox)")));
+    return Fail(kExport.name,
+                absl::NotFoundError(absl::StrCat("--id ", origin, "/", id, ": ", status->status().node_id(),
+                                                 " has received no such notice (see sevex inbox)")));
   }
   const node::ExportSource source{status->status().node_id(), status->status().scheme()};
   std::string text;
@@ -105,7 +108,8 @@ int RunExport(const std::vector<std::string>& argv) {
   std::ofstream file(out, std::ios::trunc);
   file << text;
   file.close();
-  if (!file) return Fail(kExport.name, absl::InvalidArgumentError(absl::StrCat("--out ", out, ": cannot write")));
+  if (!file)
+    return Fail(kExport.name, absl::InvalidArgumentError(absl::StrCat("--out ", out, ": cannot write")));
   return kExitOk;
 }
 

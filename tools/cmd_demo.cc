@@ -411,13 +411,16 @@ void PrintText(const std::vector<Incident>& incidents, const Results& results, d
     else if (inc.notice.revision() > 1)
       ++revisions;
   }
-  std::cout << absl::StrFormat(
-      "sevex demo: 5 national nodes on 127.0.0.1, mutual TLS 1.3; %d notices submitted (%d incidents, %d "
-      "revisions, "
-      "%d retractions)\n  us.cisa, uk.ncsc, au.asd linked to each other; every state linked to the hub "
-      "eu.hub; "
-      "cl.csirt reaches the others through it\n",
-      incidents.size(), incidents.size() - revisions - retractions, revisions, retractions);
+  const auto count = [](size_t n, const char* one, const char* many) {
+    return absl::StrCat(n, " ", n == 1 ? one : many);
+  };
+  std::cout << "sevex demo: 5 national nodes on 127.0.0.1, mutual TLS 1.3; "
+            << count(incidents.size(), "notice", "notices") << " submitted ("
+            << count(incidents.size() - revisions - retractions, "incident", "incidents") << ", "
+            << count(revisions, "revision", "revisions") << ", "
+            << count(retractions, "retraction", "retractions")
+            << ")\n  us.cisa, uk.ncsc, au.asd linked to each other; every state linked to the hub eu.hub; "
+               "cl.csirt reaches the others through it\n";
   for (const auto& n : kNodes) {
     const auto& got = results.received.at(n.id);
     std::cout << absl::StrFormat("\n%s (%s%s) received %d\n", n.id, n.scheme, n.hub ? ", hub" : "",

@@ -222,8 +222,8 @@ TEST(DemoCommand, RefusesBadOptionsWithExitTwo) {
   char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --timeout 0 2>/dev/null"), tmpl).exit_code, 2);
-  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --keep --dir ", tmpl, "/x 2>/dev/null"), tmpl).exit_code,
-            2);
+  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo ", tmpl, "/x 2>/dev/null"), tmpl).exit_code, 2)
+      << "a directory without --keep";
   EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --incidents /nonexistent 2>/dev/null"), tmpl).exit_code,
             2);
   // An incident whose origin is not a demo node is named in the error.
@@ -240,22 +240,23 @@ TEST(DemoCommand, RefusesBadOptionsWithExitTwo) {
 
 namespace {
 
-TEST(DemoCommand, DirKeepsConfigurationsStoresAndLogsButNoProcess) {
+TEST(DemoCommand, KeepDirKeepsConfigurationsStoresAndLogsButNoProcess) {
   char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string kept = absl::StrCat(tmpl, "/kept");
-  const Outcome run = Shell(absl::StrCat(SEVEX_BINARY, " demo --dir ", kept, " 2>/dev/null"), tmpl);
+  const Outcome run = Shell(absl::StrCat(SEVEX_BINARY, " demo --keep ", kept, " 2>/dev/null"), tmpl);
   ASSERT_EQ(run.exit_code, 0) << run.out;
   EXPECT_THAT(run.out, ::testing::HasSubstr(absl::StrCat("kept in ", kept)));
   for (const char* id : {"us.cisa", "uk.ncsc", "au.asd", "cl.csirt", "eu.hub"}) {
     EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".textproto"))) << id;
     EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".db"))) << id;
     EXPECT_TRUE(fs::exists(fs::path(kept) / absl::StrCat(id, ".log"))) << id;
-    EXPECT_FALSE(fs::exists(fs::path(kept) / absl::StrCat(id, ".sock"))) << id << ": the node did not stop cleanly";
+    EXPECT_FALSE(fs::exists(fs::path(kept) / absl::StrCat(id, ".sock")))
+        << id << ": the node did not stop cleanly";
   }
   EXPECT_THAT(ProcessesMentioning(kept), ::testing::IsEmpty());
   // A second run does not reuse a directory that holds something.
-  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --dir ", kept, " 2>/dev/null"), tmpl).exit_code, 2);
+  EXPECT_EQ(Shell(absl::StrCat(SEVEX_BINARY, " demo --keep ", kept, " 2>/dev/null"), tmpl).exit_code, 2);
   fs::remove_all(tmpl);
 }
 
@@ -264,9 +265,10 @@ TEST(DemoCommand, AnInterruptedDemoStopsItsNodesAndRemovesItsDirectory) {
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string tmpdir = tmpl;
   // SIGINT to the demo alone (not its nodes) once its first node is up.
-  const std::string script = absl::StrCat(
-      SEVEX_BINARY, " demo >/dev/null 2>&1 & pid=$!; for i in $(seq 100); do ls ", tmpdir,
-      "/sevex-demo-*/*.sock >/dev/null 2>&1 && break; sleep 0.1; done; kill -INT $pid; wait $pid; echo exit=$?");
+  const std::string script =
+      absl::StrCat(SEVEX_BINARY, " demo >/dev/null 2>&1 & pid=$!; for i in $(seq 100); do ls ", tmpdir,
+                   "/sevex-demo-*/*.sock >/dev/null 2>&1 && break; sleep 0.1; done; kill -INT $pid; wait "
+                   "$pid; echo exit=$?");
   const Outcome run = Shell(absl::StrCat("bash -c '", script, "'"), tmpdir);
   EXPECT_THAT(run.out, ::testing::HasSubstr("exit=1")) << run.out;
   std::vector<std::string> left;

@@ -36,7 +36,7 @@ using node::JsonValue;
 
 const Command kDemo{
     "demo",
-    "[--format text|json] [--keep | --dir DIR] [--export DIR] [--incidents DIR] [--timeout SECONDS]",
+    "[--format text|json] [--keep [DIR]] [--export DIR] [--incidents DIR] [--timeout SECONDS]",
     "Five national nodes on 127.0.0.1 exchange a scripted set of incidents; what each state received, in its "
     "own scheme.",
     "Starts us.cisa (us-ciss), uk.ncsc (uk-ncsc), au.asd (au-asd), cl.csirt (cl-ds295) and the hub\n"
@@ -48,12 +48,11 @@ const Command kDemo{
     "the directory. Progress goes to stderr. Exit 0 when everything settled, 1 when something did\n"
     "not arrive in time (the message names it), 2 on bad input.",
     {{"format", "text|json", "output format (default: text)"},
-     {"keep", "", "keep the temporary directory (configurations, PKI, stores, logs) and print where"},
-     {"dir", "DIR", "run in DIR (created; must be empty) and keep it"},
+     {"keep", "", "keep configurations, PKI, stores and logs, and say where; --keep DIR: in DIR (empty)"},
      {"export", "DIR", "also write each state's inbox to DIR/<state>.stix.json and DIR/<state>.jsonl"},
      {"incidents", "DIR", "the scripted incidents: *.json in DIR, in name order (default: the built-in set)"},
      {"timeout", "SECONDS", "how long to wait for sessions, and then for receipts (default: 60)"}},
-    0};
+    1};
 
 struct DemoNode {
   const char* id;
@@ -500,8 +499,11 @@ int RunDemo(const std::vector<std::string>& argv) {
                 absl::InvalidArgumentError(absl::StrCat("--timeout '", args->Get("timeout"),
                                                         "': a whole number of seconds, 1..3600")));
   }
-  if (args->Has("keep") && args->Has("dir")) {
-    return Fail(kDemo.name, absl::InvalidArgumentError("--keep and --dir: give one (--dir keeps DIR)"));
+  // `--keep DIR`: the parser reads --keep as a flag and DIR as the one positional argument.
+  if (!args->positional.empty() && !args->Has("keep")) {
+    return Fail(kDemo.name,
+                absl::InvalidArgumentError(absl::StrCat("unexpected argument '", args->positional[0],
+                                                        "' (a directory goes after --keep)")));
   }
   auto incidents = LoadIncidents(*args);
   if (!incidents.ok()) return Fail(kDemo.name, incidents.status());
@@ -511,11 +513,11 @@ int RunDemo(const std::vector<std::string>& argv) {
   if (ec) return Fail(kDemo.name, absl::InternalError("cannot find this program's path (/proc/self/exe)"));
 
   std::string dir;
-  const bool keep = args->Has("keep") || args->Has("dir");
-  if (args->Has("dir")) {
-    dir = fs::absolute(args->Get("dir")).string();
+  const bool keep = args->Has("keep");
+  if (!args->positional.empty()) {
+    dir = fs::absolute(args->positional[0]).string();
     if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) {
-      return Fail(kDemo.name, absl::InvalidArgumentError(absl::StrCat("--dir ", dir, ": not empty")));
+      return Fail(kDemo.name, absl::InvalidArgumentError(absl::StrCat("--keep ", dir, ": not empty")));
     }
   } else {
     const char* tmp = std::getenv("TMPDIR");

@@ -279,3 +279,31 @@ TEST(DemoCommand, AnInterruptedDemoStopsItsNodesAndRemovesItsDirectory) {
 }
 
 }  // namespace
+
+namespace {
+
+// The node API has no timeout: a node that stops answering (here: SIGSTOP) would block the
+// demo forever. The demo's watchdog must end it, with a message, within 2 x --timeout + 60 s.
+TEST(DemoCommand, ANodeThatStopsAnsweringEndsTheDemoInBoundedTime) {
+  char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string tmpdir = tmpl;
+  const std::string script = absl::StrCat(
+      SEVEX_BINARY, " demo --timeout 1 2>&1 & pid=$!; for i in $(seq 200); do ls ", tmpdir,
+      "/sevex-demo-*/us.cisa.sock >/dev/null 2>&1 && break; sleep 0.05; done; node=$(pgrep -P $pid -f ", tmpdir,
+      "/sevex-demo-.*/[u]s.cisa.textproto); [ -n \"$node\" ] && kill -STOP $node; SECONDS=0; wait $pid; echo exit=$? "
+      "after=$SECONDS");
+  const Outcome run = Shell(absl::StrCat("bash -c '", script, "'"), tmpdir);
+  EXPECT_THAT(run.out, ::testing::HasSubstr("exit=1 ")) << run.out;
+  EXPECT_THAT(run.out, ::testing::HasSubstr("the nodes did not answer within 62 s")) << run.out;
+  const size_t at = run.out.find("after=");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LE(std::stoi(run.out.substr(at + 6)), 70);
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(tmpdir)) left.push_back(e.path().string());
+  EXPECT_THAT(left, ::testing::IsEmpty());
+  EXPECT_THAT(ProcessesMentioning(tmpdir), ::testing::IsEmpty());
+  fs::remove_all(tmpdir);
+}
+
+}  // namespace

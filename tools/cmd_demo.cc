@@ -12,6 +12,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/numbers.h"
@@ -174,6 +175,29 @@ std::string Placement(const v1::SharedPlacement& p) {
   if (p.has_point()) return absl::StrFormat("%s %.0f", p.band(), p.point());
   if (p.has_low() && p.has_high()) return absl::StrCat(p.band(), " ", p.low(), "..", p.high());
   return p.band();
+}
+
+// SIGKILL to this process's children whose command line names `dir` (the demo's nodes).
+void KillChildrenNaming(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(e.path() / "stat");
+    std::string line;
+    std::getline(stat, line);
+    // pid (comm) state ppid …: comm may hold spaces, so read after the last ')'.
+    const size_t paren = line.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream rest(line.substr(paren + 1));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid != ::getpid()) continue;
+    std::ifstream in(e.path() / "cmdline");
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(dir) != std::string::npos) ::kill(static_cast<pid_t>(std::stol(pid)), SIGKILL);
+  }
 }
 
 // Waits until `done` says so, polling; false when the deadline passed or the user interrupted.
@@ -531,11 +555,29 @@ int RunDemo(const std::vector<std::string>& argv) {
   sa.sa_handler = OnSignal;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  // A node that dies while the demo writes to its API socket must fail that call, not the demo.
+  ::signal(SIGPIPE, SIG_IGN);
 
   Progress progress;
   const auto start = Clock::now();
   Results results;
   absl::Status status;
+  // The node API has no timeout of its own: a node that takes a request and never answers would
+  // block the demo. Past every bounded wait (sessions, receipts, start and stop) the watchdog
+  // kills the demo's own node processes; the blocked call then fails and the demo cleans up.
+  const int overall_s = 2 * timeout_s + 60;
+  std::atomic<bool> finished{false}, overdue{false};
+  std::thread watchdog([&] {
+    const auto deadline = start + std::chrono::seconds(overall_s);
+    while (!finished) {
+      if (Clock::now() > deadline) {
+        overdue = true;
+        KillChildrenNaming(dir);
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   {
     node::LocalNetwork::Spec spec;
     for (const auto& n : kNodes) spec.nodes.push_back({n.id, n.scheme, n.hub, ""});
@@ -550,6 +592,12 @@ int RunDemo(const std::vector<std::string>& argv) {
       absl::Status stopped = (*net)->StopAll();  // the destructor kills whatever did not stop
       if (status.ok()) status = stopped;
     }
+  }
+  finished = true;
+  watchdog.join();
+  if (overdue) {
+    status = absl::DeadlineExceededError(absl::StrCat("the nodes did not answer within ", overall_s,
+                                                      " s; they were killed (", status.message(), ")"));
   }
   progress.Clear();
   if (!status.ok() && !keep) {

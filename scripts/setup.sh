@@ -21,6 +21,11 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# Node.js and npm run the STIX schema test (ajv from the npm registry). A Node.js from elsewhere
+# (NodeSource ships npm inside its nodejs package) is fine: only what is absent is installed.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
 if ((${#missing[@]} == 0)); then
   exit 0
 fi

@@ -21,6 +21,8 @@ int RunSubmit(const std::vector<std::string>& argv);
 int RunInbox(const std::vector<std::string>& argv);
 int RunOutbox(const std::vector<std::string>& argv);
 int RunStatus(const std::vector<std::string>& argv);
+int RunExport(const std::vector<std::string>& argv);
+int RunDemo(const std::vector<std::string>& argv);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

@@ -24,6 +24,8 @@ constexpr char kUsage[] =
     "  inbox        what the local node received, in its own scheme\n"
     "  outbox       per peer: what waits to be delivered\n"
     "  status       the local node's identity, counts and peers\n"
+    "  export       the local node's inbox as STIX 2.1 or JSON lines\n"
+    "  demo         five national nodes on 127.0.0.1 exchange scripted incidents\n"
     "  bench        measure: transport and node throughput and latency\n"
     "\n"
     "exit codes: 0 success, 2 bad input (the message says what and where), 1 internal failure\n";
@@ -49,6 +51,8 @@ int main(int argc, char** argv) {
   if (command == "inbox") return sevex::cli::RunInbox(rest);
   if (command == "outbox") return sevex::cli::RunOutbox(rest);
   if (command == "status") return sevex::cli::RunStatus(rest);
+  if (command == "export") return sevex::cli::RunExport(rest);
+  if (command == "demo") return sevex::cli::RunDemo(rest);
   std::cerr << "sevex: unknown command '" << command << "'\n\n" << kUsage;
   return sevex::cli::kExitBadInput;
 }

@@ -59,6 +59,7 @@ class Checker {
     }
     CheckParentDir({{"store_path"}}, c_.store_path());
     CheckParentDir({{"api_socket"}}, c_.api_socket());
+    if (!c_.received_jsonl().empty()) CheckParentDir({{"received_jsonl"}}, c_.received_jsonl());
     if (c_.api_socket().size() >= sizeof(sockaddr_un{}.sun_path)) {
       Add({{"api_socket"}}, absl::StrCat("is ", c_.api_socket().size(), " bytes long; a Unix socket path must be under ",
                                          sizeof(sockaddr_un{}.sun_path)));
@@ -220,7 +221,8 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
 
   const fs::path base = fs::absolute(path).parent_path();
   for (std::string* p : {config.mutable_cert_file(), config.mutable_key_file(), config.mutable_signing_key_file(),
-                         config.mutable_policy_dir(), config.mutable_store_path(), config.mutable_api_socket()}) {
+                         config.mutable_policy_dir(), config.mutable_store_path(), config.mutable_api_socket(),
+                         config.mutable_received_jsonl()}) {
     Resolve(base, p);
   }
   for (auto& peer : *config.mutable_peers()) {

@@ -1,6 +1,7 @@
 #include "node/node.h"
 
 #include <openssl/rand.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,7 +9,10 @@
 #include <array>
 #include <chrono>
 #include <future>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <mutex>
 #include <deque>
 #include <filesystem>
 #include <thread>
@@ -28,6 +32,7 @@
 #include "node/http_endpoint.h"
 #include "node/metrics.h"
 #include "node/routing.h"
+#include "node/stix_export.h"
 #include "node/signing.h"
 #include "policies/embedded_policies.h"
 #include "sevex/v1/frame.pb.h"
@@ -207,7 +212,10 @@ class NodeImpl final : public Node, private transport::SessionHandler {
         api_acceptor_(io_),
         signals_(io_) {}
 
-  ~NodeImpl() override { Stop(); }
+  ~NodeImpl() override {
+    Stop();
+    if (received_jsonl_fd_ >= 0) ::close(received_jsonl_fd_);
+  }
 
   absl::Status Load();
   absl::Status Start() override;
@@ -249,8 +257,10 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   void ReceiveReceipt(std::shared_ptr<PeerSession> session, v1::NoticeFrame frame);
   void Reject(const std::shared_ptr<PeerSession>& session, const v1::NoticeFrame& frame, std::string code,
               std::string reason);
+  // `after` runs once the unit is durable and acked, with whether it was a duplicate.
   void CommitThenAck(std::shared_ptr<PeerSession> session, v1::NoticeFrame frame, store::Unit unit,
-                     std::function<void()> after = nullptr);
+                     std::function<void(bool duplicate)> after = nullptr);
+  void AppendReceived(const v1::InboxEntry& entry);
 
   // Local API.
   void AcceptApi();
@@ -273,6 +283,9 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   std::unique_ptr<transport::NodeTls> tls_;
   transport::SessionOptions session_options_;
   bool tamper_relayed_ = false;  // test seam: a hub that breaks origin signatures
+  int received_jsonl_fd_ = -1;    // config received_jsonl, opened for appending
+  std::mutex received_jsonl_mu_;
+  bool received_jsonl_failed_ = false;  // logged once
   Metrics metrics_;
   std::shared_ptr<HttpEndpoint> http_;                 // /metrics and /healthz, when configured
   std::atomic<bool> store_writable_{true};             // the last store transaction committed
@@ -346,6 +359,13 @@ absl::Status NodeImpl::Load() {
       metrics_.Count(Counter::kStoreCommitFailures);
     }
   };
+  if (!config_.received_jsonl().empty()) {
+    received_jsonl_fd_ = ::open(config_.received_jsonl().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (received_jsonl_fd_ < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("received_jsonl: cannot open ", config_.received_jsonl(), ": ", std::strerror(errno)));
+    }
+  }
   auto store = store::OpenSqliteStore(config_.store_path(), store_options);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
@@ -738,7 +758,7 @@ void NodeImpl::Reject(const std::shared_ptr<PeerSession>& session, const v1::Not
 }
 
 void NodeImpl::CommitThenAck(std::shared_ptr<PeerSession> session, v1::NoticeFrame frame, store::Unit unit,
-                             std::function<void()> after) {
+                             std::function<void(bool duplicate)> after) {
   std::vector<store::OutboxItem> items = unit.enqueue;
   store_->Commit({std::move(unit)}, [this, session, frame = std::move(frame), items = std::move(items),
                                      after = std::move(after)](
@@ -755,9 +775,38 @@ void NodeImpl::CommitThenAck(std::shared_ptr<PeerSession> session, v1::NoticeFra
     if (frame.kind() != v1::NoticeFrame::RECEIPT) {
       metrics_.Count(duplicate ? Counter::kDuplicates : Counter::kReceived, {session->peer_id()});
     }
-    if (after) after();
+    if (after) after(duplicate);
     if (!duplicate && !items.empty()) asio::post(core_, [this, items = std::move(items)]() mutable { Enqueue(std::move(items)); });
   });
+}
+
+// Appends one received notice to the received_jsonl file, whole lines only.
+void NodeImpl::AppendReceived(const v1::InboxEntry& entry) {
+  auto lines = JsonLines({entry}, {config_.node_id(), config_.scheme()});
+  std::string line;
+  if (lines.ok() && lines->size() == 1) line = (*lines)[0].Write() + "\n";
+  std::lock_guard<std::mutex> lock(received_jsonl_mu_);
+  absl::Status failure;
+  if (!lines.ok()) {
+    failure = lines.status();
+  } else {
+    for (size_t done = 0; done < line.size();) {
+      const ssize_t n = ::write(received_jsonl_fd_, line.data() + done, line.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        failure = absl::UnavailableError(std::strerror(errno));
+        break;
+      }
+      done += static_cast<size_t>(n);
+    }
+  }
+  if (!failure.ok() && !received_jsonl_failed_) {
+    received_jsonl_failed_ = true;  // once: a full disk would otherwise log every notice
+    LogEvent(LogLevel::kError, "received_jsonl_failed",
+             {{"file", config_.received_jsonl()}, {"notice_id", entry.notice().id()}, {"reason", std::string(failure.message())}});
+  } else if (failure.ok()) {
+    received_jsonl_failed_ = false;
+  }
 }
 
 void NodeImpl::Receive(std::shared_ptr<PeerSession> session, v1::NoticeFrame frame) {
@@ -862,7 +911,18 @@ void NodeImpl::Receive(std::shared_ptr<PeerSession> session, v1::NoticeFrame fra
                                  absl::StrCat(refusal.code, ": ", refusal.reason)));
     }
   }
-  CommitThenAck(std::move(session), std::move(frame), std::move(unit));
+  std::function<void(bool)> after;
+  if (received_jsonl_fd_ >= 0 && !ConduitOnly(notice, config_.node_id())) {
+    auto entry = std::make_shared<v1::InboxEntry>();
+    *entry->mutable_notice() = notice;
+    if (!unit.insert->translation.empty()) entry->mutable_translation()->ParseFromString(unit.insert->translation);
+    entry->set_received_from(sender);
+    entry->set_received_at_ms(unit.insert->received_at_ms);
+    after = [this, entry](bool duplicate) {
+      if (!duplicate) asio::post(io_, [this, entry] { AppendReceived(*entry); });
+    };
+  }
+  CommitThenAck(std::move(session), std::move(frame), std::move(unit), std::move(after));
 }
 
 void NodeImpl::ReceiveReceipt(std::shared_ptr<PeerSession> session, v1::NoticeFrame frame) {
@@ -879,7 +939,7 @@ void NodeImpl::ReceiveReceipt(std::shared_ptr<PeerSession> session, v1::NoticeFr
   if (receipt.origin() == config_.node_id()) {
     unit.receipts.push_back(RowOf(receipt));
     const std::string key = NoticeKey(receipt.origin(), receipt.notice_id(), receipt.revision());
-    return CommitThenAck(std::move(session), std::move(frame), std::move(unit), [this, key, receipt] {
+    return CommitThenAck(std::move(session), std::move(frame), std::move(unit), [this, key, receipt](bool) {
       asio::post(core_, [this, key, receipt] { ReceiptsChanged(key, {receipt}); });
     });
   } else {

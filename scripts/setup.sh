@@ -11,6 +11,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev
   libsimdjson-dev
+  # Hardening (docs/hardening.md): libFuzzer and the sanitizer runtimes for clang, and the
+  # openssl command the TLS configuration test connects with.
+  clang libclang-rt-14-dev
+  openssl
 )
 
 missing=()

@@ -13,8 +13,8 @@ seconds="${1:-60}"
 root="$PWD"
 bash scripts/setup.sh
 
-CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DSEVEX_FUZZ=ON \
+cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_CXX_COMPILER=clang++ -DSEVEX_FUZZ=ON \
   -DSEVEX_BUILD_TESTS=OFF -DSEVEX_BUILD_BENCH=OFF >/dev/null
 start=$SECONDS
 cmake --build build-fuzz -j"$(nproc)" --target sevex_fuzzers

@@ -1,10 +1,12 @@
 // notice_reader_fuzzer — notice JSON (one object, an array, or JSON lines) as an analyst, a SOC
 // tool or the local API might submit it: read, checked against the shipped registry, and every
-// notice that checks assessed under every shipped scheme, with an explanation trace.
+// notice that checks assessed under every shipped scheme (AssessNotice: verdict, explanation,
+// placement on the shared scale, reporting clocks from the notice's times).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 
+#include "engine/assess.h"
 #include "engine/catalog.h"
 #include "engine/notice.h"
 #include "policies/embedded_policies.h"
@@ -32,9 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto attrs = sevex::engine::CheckNotice(catalog.registry(), notice);
     if (!attrs.ok()) continue;
     for (const auto& policy : catalog.policies()) {
-      sevex::engine::Trace trace;
-      const sevex::engine::Verdict v = policy->Assess(*attrs, &trace);
-      if (v.level < 0 || v.level >= policy->level_count() || v.most_severe > v.least_severe) std::abort();
+      const sevex::v1::Assessment a = sevex::engine::AssessNotice(catalog, *policy, *attrs, &notice);
+      if (!policy->FindLevel(a.level())) std::abort();
     }
   }
   return 0;

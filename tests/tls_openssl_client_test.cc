@@ -27,6 +27,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "transport/event_log.h"
 #include "transport/frame_codec.h"
 #include "transport/listener.h"
 #include "transport/pki.h"
@@ -123,6 +124,10 @@ class TlsOpensslClientTest : public ::testing::Test {
   void SetUp() override {
     openssl_ = FindOpenssl();
     if (!openssl_) GTEST_SKIP() << "no openssl command on PATH";
+    SetLogSink([this](absl::string_view line) {  // called under the log's lock
+      std::lock_guard<std::mutex> lock(log_mu_);
+      log_.emplace_back(line);
+    });
     TlsOptions o;
     o.node_id = "server.node";
     o.cert_file = (root_ / "a" / "server.node.crt").string();
@@ -140,6 +145,7 @@ class TlsOpensslClientTest : public ::testing::Test {
     thread_ = std::thread([this] { io_.run(); });
   }
   void TearDown() override {
+    SetLogSink(nullptr);
     if (listener_) listener_->Stop();
     work_.reset();
     if (thread_.joinable()) {
@@ -196,13 +202,22 @@ class TlsOpensslClientTest : public ::testing::Test {
 
   std::string Cert(const char* ca, const char* id, const char* ext) { return (root_ / ca / (std::string(id) + ext)).string(); }
 
-  // The refused variants: no session opens, no application data reaches the client.
-  void ExpectRefused(const std::vector<std::string>& extra) {
+  std::vector<std::string> Log() {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    return log_;
+  }
+
+  // The refused variants: the listener refuses the TLS handshake for `why` (so s_client did
+  // reach it), no session opens, no application data reaches the client.
+  void ExpectRefused(const std::vector<std::string>& extra, const std::string& why) {
     const ClientRun run = SClient(extra);
     EXPECT_TRUE(run.exited) << "s_client was still connected after 10 s";
     EXPECT_EQ(run.received, "") << "application data reached a refused client; stderr:\n" << run.errors;
     std::this_thread::sleep_for(100ms);  // anything the listener would still do
     EXPECT_THAT(recorder_.opened(), ::testing::IsEmpty());
+    EXPECT_THAT(Log(), ::testing::Contains(::testing::AllOf(::testing::HasSubstr("\"event\":\"session_refused\""),
+                                                            ::testing::HasSubstr(why))))
+        << "s_client stderr:\n" << run.errors;
   }
 
   static fs::path root_;
@@ -213,6 +228,8 @@ class TlsOpensslClientTest : public ::testing::Test {
   std::unique_ptr<NodeTls> tls_;
   Recorder recorder_;
   std::shared_ptr<Listener> listener_;
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
 };
 
 fs::path TlsOpensslClientTest::root_;
@@ -232,15 +249,17 @@ TEST_F(TlsOpensslClientTest, TrustedClientOverTls13OpensASessionAndReceivesTheHe
 }
 
 TEST_F(TlsOpensslClientTest, Tls12IsRefused) {
-  ExpectRefused({"-tls1_2", "-cert", Cert("a", "client.node", ".crt"), "-key", Cert("a", "client.node", ".key")});
+  ExpectRefused({"-tls1_2", "-cert", Cert("a", "client.node", ".crt"), "-key", Cert("a", "client.node", ".key")},
+                "unsupported protocol");
 }
 
 TEST_F(TlsOpensslClientTest, ClientWithoutCertificateIsRefused) {
-  ExpectRefused({"-tls1_3"});
+  ExpectRefused({"-tls1_3"}, "peer did not return a certificate");
 }
 
 TEST_F(TlsOpensslClientTest, ClientCertificateFromAnotherCaIsRefused) {
-  ExpectRefused({"-tls1_3", "-cert", Cert("b", "client.node", ".crt"), "-key", Cert("b", "client.node", ".key")});
+  ExpectRefused({"-tls1_3", "-cert", Cert("b", "client.node", ".crt"), "-key", Cert("b", "client.node", ".key")},
+                "certificate verification failed");
 }
 
 }  // namespace

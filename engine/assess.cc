@@ -1,6 +1,7 @@
 #include "engine/assess.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
@@ -11,19 +12,31 @@ namespace sevex::engine {
 namespace {
 
 // `t` plus `span`; months as in Regulation (EEC, Euratom) No 1182/71 Art. 3(2)(c): the same
-// day of the month, or that month's last day when it has no such day.
-google::protobuf::Timestamp AddSpan(const google::protobuf::Timestamp& t, const CompiledClock& clock) {
+// day of the month, or that month's last day when it has no such day. Nullopt when `t` is not a
+// valid Timestamp or the deadline falls after 9999-12-31, which a Timestamp cannot hold
+// (protobuf's Timestamp arithmetic aborts the process there).
+std::optional<google::protobuf::Timestamp> AddSpan(const google::protobuf::Timestamp& t, const CompiledClock& clock) {
   using google::protobuf::util::TimeUtil;
-  if (clock.within_months == 0) return t + TimeUtil::MinutesToDuration(clock.within_minutes);
+  if (t.seconds() < TimeUtil::kTimestampMinSeconds || t.seconds() > TimeUtil::kTimestampMaxSeconds ||
+      t.nanos() < 0 || t.nanos() > 999999999) {
+    return std::nullopt;
+  }
   const absl::Time at = absl::FromUnixSeconds(t.seconds()) + absl::Nanoseconds(t.nanos());
-  const absl::CivilSecond cs = absl::ToCivilSecond(at, absl::UTCTimeZone());
-  const absl::CivilMonth target = absl::CivilMonth(cs) + clock.within_months;
-  const int days_in_month = static_cast<int>(absl::CivilDay(target + 1) - absl::CivilDay(target));
-  const absl::CivilSecond out(target.year(), target.month(), std::min<int>(cs.day(), days_in_month), cs.hour(),
-                              cs.minute(), cs.second());
-  const absl::Time result = absl::FromCivil(out, absl::UTCTimeZone()) + absl::Nanoseconds(t.nanos());
+  absl::Time result;
+  if (clock.within_months == 0) {
+    result = at + absl::Minutes(clock.within_minutes);
+  } else {
+    const absl::CivilSecond cs = absl::ToCivilSecond(at, absl::UTCTimeZone());
+    const absl::CivilMonth target = absl::CivilMonth(cs) + clock.within_months;
+    const int days_in_month = static_cast<int>(absl::CivilDay(target + 1) - absl::CivilDay(target));
+    const absl::CivilSecond out(target.year(), target.month(), std::min<int>(cs.day(), days_in_month), cs.hour(),
+                                cs.minute(), cs.second());
+    result = absl::FromCivil(out, absl::UTCTimeZone()) + absl::Nanoseconds(t.nanos());
+  }
+  const int64_t seconds = absl::ToUnixSeconds(result);
+  if (seconds > TimeUtil::kTimestampMaxSeconds) return std::nullopt;
   google::protobuf::Timestamp ts;
-  ts.set_seconds(absl::ToUnixSeconds(result));
+  ts.set_seconds(seconds);
   ts.set_nanos(t.nanos());
   return ts;
 }
@@ -91,14 +104,18 @@ v1::Assessment RenderAssessment(const Catalog& catalog, const CompiledPolicy& po
         if (!applies[i] || known[i]) continue;
         const auto& rel = clocks[i].proto.relative_to();
         if (rel.empty() || rel == "detection") {
-          deadlines[i] = AddSpan(notice->detected_at(), clocks[i]);
-          known[i] = true;
+          if (auto due = AddSpan(notice->detected_at(), clocks[i])) {
+            deadlines[i] = *std::move(due);
+            known[i] = true;
+          }
           continue;
         }
         for (size_t j = 0; j < clocks.size(); ++j) {
           if (known[j] && clocks[j].proto.report() == rel) {
-            deadlines[i] = AddSpan(deadlines[j], clocks[i]);
-            known[i] = true;
+            if (auto due = AddSpan(deadlines[j], clocks[i])) {
+              deadlines[i] = *std::move(due);
+              known[i] = true;
+            }
             break;
           }
         }

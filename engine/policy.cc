@@ -668,13 +668,17 @@ std::optional<int> ParseClockMinutes(absl::string_view text) {
       !absl::ascii_isdigit(static_cast<unsigned char>(text[0]))) {
     return std::nullopt;
   }
+  int per = 0;  // minutes per unit
   switch (unit) {
-    case 'm': return n;
-    case 'h': return n * 60;
-    case 'd': return n * 60 * 24;
-    case 'w': return n * 60 * 24 * 7;
+    case 'm': per = 1; break;
+    case 'h': per = 60; break;
+    case 'd': per = 60 * 24; break;
+    case 'w': per = 60 * 24 * 7; break;
     default: return std::nullopt;
   }
+  // A duration whose minutes do not fit an int is malformed, not an overflow.
+  if (n > std::numeric_limits<int>::max() / per) return std::nullopt;
+  return n * per;
 }
 
 std::optional<int> ParseClockMonths(absl::string_view text) {

@@ -12,6 +12,10 @@ packages=(
   libsqlite3-dev
   libsimdjson-dev
   libjemalloc-dev
+  # Hardening (docs/hardening.md): libFuzzer and the sanitizer runtimes for clang, and the
+  # openssl command the TLS configuration test connects with.
+  clang libclang-rt-14-dev
+  openssl
 )
 
 missing=()

@@ -187,5 +187,31 @@ TEST(CirClocksTest, DeadlinesIncludingTheCalendarMonth) {
   EXPECT_EQ(google::protobuf::util::TimeUtil::ToString(a.reporting(2).deadline()), "2027-02-28T10:00:00Z");
 }
 
+// Regression (found with notice_reader_fuzzer): a deadline after 9999-12-31 cannot be held in a
+// Timestamp, and protobuf's Timestamp arithmetic aborted the process (any `sevex classify` or a
+// node's submission with such a detected_at). Such a deadline is left out; the report is still
+// owed, and earlier deadlines that fit are kept.
+TEST(CirClocksTest, DeadlinePastYear9999IsLeftOutNotACrash) {
+  const v1::Notice n = testing::NoticeFromJson(
+      R"({"detected_at": "9999-12-30T10:00:00Z", "attributes": {"entity_type": "dns", "unavailable_minutes": 45}})");
+  auto attrs = engine::BindAttributes(Shipped().registry(), n.attributes());
+  ASSERT_TRUE(attrs.ok());
+  const auto a = engine::AssessNotice(Shipped(), *Shipped().Find("eu-nis2"), *attrs, &n);
+  ASSERT_EQ(a.reporting_size(), 3);
+  EXPECT_EQ(google::protobuf::util::TimeUtil::ToString(a.reporting(0).deadline()), "9999-12-31T10:00:00Z");
+  EXPECT_FALSE(a.reporting(1).has_deadline());  // 72 h: 10000-01-02
+  EXPECT_FALSE(a.reporting(2).has_deadline());  // one month after that
+
+  // The fuzzer's input, under every shipped scheme.
+  const v1::Notice fuzzed = testing::NoticeFromJson(
+      R"({"detected_at": "9999-12-31T23:59:59Z", "attributes": {"victim_tier": "national", "impact_kind": "extensive_compromise"}})");
+  auto fuzzed_attrs = engine::BindAttributes(Shipped().registry(), fuzzed.attributes());
+  ASSERT_TRUE(fuzzed_attrs.ok());
+  for (const auto& policy : Shipped().policies()) {
+    const auto b = engine::AssessNotice(Shipped(), *policy, *fuzzed_attrs, &fuzzed);
+    for (const auto& r : b.reporting()) EXPECT_FALSE(r.has_deadline()) << policy->id() << ": " << r.report();
+  }
+}
+
 }  // namespace
 }  // namespace sevex

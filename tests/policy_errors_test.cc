@@ -182,6 +182,22 @@ TEST(PolicyErrorsTest, BadClockDuration) {
   EXPECT_THAT(ErrorOf(text), HasSubstr("test.textproto:6:3: clock `within: \"3 hours\"` is not a duration"));
 }
 
+// Regression (found with policy_loader_fuzzer under UBSan): "99999999h" overflowed int when
+// converted to minutes (undefined behaviour); a clock that long is refused as malformed.
+TEST(PolicyErrorsTest, ClockDurationTooLongToCountIsRefused) {
+  for (const char* within : {"99999999h", "2147483647w", "1491309d"}) {
+    const std::string text = absl::StrCat(
+        kHeader,
+        "level { id: \"HIGH\" name: \"High\" low: 50 high: 100\n"
+        "  clock { report: \"r\" within: \"", within, "\" } }\n",  // line 6
+        "level { id: \"LOW\" name: \"Low\" low: 0 high: 49 }\n",
+        "decision { rules { rule { id: \"a\" when: \"deaths >= 1\" level: \"HIGH\" } otherwise: \"LOW\" } }\n");
+    EXPECT_THAT(ErrorOf(text), HasSubstr(absl::StrCat("test.textproto:6:3: clock `within: \"", within, "\"` is not a duration")));
+  }
+  EXPECT_EQ(engine::ParseClockMinutes("35791394h"), 35791394 * 60);  // the largest that fits
+  EXPECT_EQ(engine::ParseClockMinutes("35791395h"), std::nullopt);
+}
+
 TEST(PolicyErrorsTest, EveryProblemIsReportedNotOnlyTheFirst) {
   const std::string e = ErrorOf(WithRules(
       "rule { id: \"a\" when: \"dethz > 0\" level: \"HIGH\" }\n"

@@ -287,12 +287,13 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   std::mutex received_jsonl_mu_;
   bool received_jsonl_failed_ = false;  // logged once
   Metrics metrics_;
-  std::shared_ptr<HttpEndpoint> http_;                 // /metrics and /healthz, when configured
   std::atomic<bool> store_writable_{true};             // the last store transaction committed
 
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> core_;
   std::shared_ptr<transport::Listener> listener_;
+  // Declared after io_, so destroyed before it: its acceptor belongs to io_.
+  std::shared_ptr<HttpEndpoint> http_;  // /metrics and /healthz, when configured
   absl::flat_hash_map<std::string, std::shared_ptr<transport::PeerLink>> links_;
   asio::local::stream_protocol::acceptor api_acceptor_;
   asio::signal_set signals_;

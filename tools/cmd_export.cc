@@ -31,17 +31,6 @@ const Command kExport{
      {"out", "FILE|-", "write to FILE (default: standard output)"}},
     0};
 
-absl::StatusOr<std::string> SocketPath(const Args& args) {
-  if (args.Has("socket")) return args.Get("socket");
-  if (args.Has("config")) {
-    auto config = node::LoadNodeConfig(args.Get("config"));
-    if (!config.ok()) return config.status();
-    return config->api_socket();
-  }
-  if (const char* env = std::getenv("SEVEX_SOCKET"); env != nullptr && *env != '\0') return std::string(env);
-  return absl::InvalidArgumentError("say which node: --socket PATH, --config FILE or $SEVEX_SOCKET");
-}
-
 }  // namespace
 
 int RunExport(const std::vector<std::string>& argv) {

@@ -17,6 +17,17 @@
 
 namespace sevex::cli {
 
+absl::StatusOr<std::string> SocketPath(const Args& args) {
+  if (args.Has("socket")) return args.Get("socket");
+  if (args.Has("config")) {
+    auto config = node::LoadNodeConfig(args.Get("config"));
+    if (!config.ok()) return config.status();
+    return config->api_socket();
+  }
+  if (const char* env = std::getenv("SEVEX_SOCKET"); env != nullptr && *env != '\0') return std::string(env);
+  return absl::InvalidArgumentError("say which node: --socket PATH, --config FILE or $SEVEX_SOCKET");
+}
+
 namespace {
 
 // --wait: some recipient refused a notice or does not have it yet.
@@ -67,17 +78,6 @@ const Command kOutbox{"outbox", "[--socket PATH | --config FILE] [--format text|
 const Command kStatus{"status", "[--socket PATH | --config FILE] [--format text|json]",
                       "The node's identity, scheme, notice counts and peers.", "",
                       {kSocketOption, kConfigOption, kFormatOption}};
-
-absl::StatusOr<std::string> SocketPath(const Args& args) {
-  if (args.Has("socket")) return args.Get("socket");
-  if (args.Has("config")) {
-    auto config = node::LoadNodeConfig(args.Get("config"));
-    if (!config.ok()) return config.status();
-    return config->api_socket();
-  }
-  if (const char* env = std::getenv("SEVEX_SOCKET"); env != nullptr && *env != '\0') return std::string(env);
-  return absl::InvalidArgumentError("say which node: --socket PATH, --config FILE or $SEVEX_SOCKET");
-}
 
 absl::StatusOr<v1::ApiResponse> Call(const Args& args, const v1::ApiRequest& request) {
   auto socket = SocketPath(args);

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "sevex/v1/assessment.pb.h"
+#include "tools/cli.h"
 
 namespace sevex::cli {
 
@@ -23,6 +25,10 @@ int RunOutbox(const std::vector<std::string>& argv);
 int RunStatus(const std::vector<std::string>& argv);
 int RunExport(const std::vector<std::string>& argv);
 int RunDemo(const std::vector<std::string>& argv);
+
+// The node's API socket for the node commands (submit, inbox, outbox, status, export): --socket,
+// else api_socket of --config, else $SEVEX_SOCKET.
+absl::StatusOr<std::string> SocketPath(const Args& args);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

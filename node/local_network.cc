@@ -12,10 +12,12 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "node/api.h"
 
 namespace sevex::node {
@@ -24,23 +26,47 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A free TCP port on 127.0.0.1, as the kernel hands one out (released before the node binds it).
-absl::StatusOr<int> FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return absl::InternalError("socket() failed");
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  socklen_t len = sizeof a;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
-    ::close(fd);
-    return absl::InternalError("cannot bind a port on 127.0.0.1");
+// Free TCP ports on 127.0.0.1 for the nodes to listen on, chosen below the kernel's ephemeral
+// range (ip_local_port_range): ports the kernel hands out, to a bind() to port 0 as to every
+// outgoing connection, could be taken again before a node binds them, and with hundreds of
+// nodes that happens. Each port is checked free now and none is handed out twice.
+class PortPicker {
+ public:
+  PortPicker() {
+    std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+    int low = 0, high = 0;
+    if (range >> low >> high && low > 2048) ephemeral_low_ = low;
+    rng_.seed(static_cast<unsigned>(::getpid()) ^ static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
   }
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+
+  absl::StatusOr<int> Next() {
+    std::uniform_int_distribution<int> pick(1024, ephemeral_low_ - 1);
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      const int port = pick(rng_);
+      if (taken_.contains(port) || !Bindable(port)) continue;
+      taken_.insert(port);
+      return port;
+    }
+    return absl::UnavailableError("no free port on 127.0.0.1 below the ephemeral range");
+  }
+
+ private:
+  static bool Bindable(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) return false;
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    ::close(fd);
+    return ok;
+  }
+
+  int ephemeral_low_ = 32768;
+  std::set<int> taken_;
+  std::mt19937 rng_;
+};
 
 // Starts `argv` with its output appended to `log` and `env` added to its environment.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log,
@@ -63,15 +89,45 @@ absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::str
   return pid;
 }
 
-absl::Status Run(const std::vector<std::string>& argv, const std::string& log) {
-  absl::StatusOr<pid_t> pid = Spawn(argv, log);
-  if (!pid.ok()) return pid.status();
-  int status = 0;
-  ::waitpid(*pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return absl::InternalError(absl::StrCat(argv[0], " ", argv[1], " ", argv[2], " failed; see ", log));
+// Runs the commands, up to `parallel` at a time, each to completion; the first failure is returned.
+absl::Status RunAll(const std::vector<std::vector<std::string>>& commands, const std::string& log, size_t parallel) {
+  absl::Status first;
+  std::map<pid_t, const std::vector<std::string>*> running;
+  auto reap = [&] {  // waits for one of ours: never another child (a running node) of this process
+    int status = 0;
+    auto it = running.begin();
+    ::waitpid(it->first, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      const auto& argv = *it->second;
+      first.Update(absl::InternalError(absl::StrCat(absl::StrJoin(argv.begin() + 1, argv.end(), " "), " failed; see ", log)));
+    }
+    running.erase(it);
+  };
+  for (const auto& argv : commands) {
+    while (running.size() >= parallel) reap();
+    absl::StatusOr<pid_t> pid = Spawn(argv, log);
+    if (!pid.ok()) {
+      first.Update(pid.status());
+      break;
+    }
+    running[*pid] = &argv;
   }
-  return absl::OkStatus();
+  while (!running.empty()) reap();
+  return first;
+}
+
+// The last error logged, else the last line of a log, for an error message (its directory may not outlive the caller).
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  std::string error;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    last = line;
+    if (line.find("\"level\":\"error\"") != std::string::npos || line.rfind("sevex ", 0) == 0) error = line;
+  }
+  if (!error.empty()) return error;
+  return last.empty() ? absl::StrCat("nothing in ", path) : last;
 }
 
 }  // namespace
@@ -84,11 +140,14 @@ absl::StatusOr<std::unique_ptr<LocalNetwork>> LocalNetwork::Create(const std::st
   std::unique_ptr<LocalNetwork> net(new LocalNetwork(fs::absolute(dir).string(), binary));
   const std::string pki = net->dir_ + "/pki";
   const std::string log = net->dir_ + "/pki.log";
-  if (absl::Status s = Run({binary, "pki", "init", "--dir", pki}, log); !s.ok()) return s;
+  if (absl::Status s = RunAll({{binary, "pki", "init", "--dir", pki}}, log, 1); !s.ok()) return s;
+  std::vector<std::vector<std::string>> issue;
   for (const auto& n : spec.nodes) {
-    if (absl::Status s = Run({binary, "pki", "issue", "--dir", pki, "--node-id", n.id}, log); !s.ok()) return s;
+    issue.push_back({binary, "pki", "issue", "--dir", pki, "--node-id", n.id});
     net->ids_.push_back(n.id);
   }
+  // Each node's files are its own (serial numbers are random), so they can be issued in parallel.
+  if (absl::Status s = RunAll(issue, log, 8); !s.ok()) return s;
   if (absl::Status s = net->WriteConfigs(spec); !s.ok()) return s;
   return net;
 }
@@ -96,11 +155,12 @@ absl::StatusOr<std::unique_ptr<LocalNetwork>> LocalNetwork::Create(const std::st
 absl::Status LocalNetwork::WriteConfigs(const Spec& spec) {
   std::map<std::string, int> ports;
   std::map<std::string, const NodeSpec*> by_id;
+  PortPicker picker;
   for (const auto& n : spec.nodes) {
-    auto port = FreePort();
+    auto port = picker.Next();
     if (!port.ok()) return port.status();
     ports[n.id] = *port;
-    auto metrics = FreePort();
+    auto metrics = picker.Next();
     if (!metrics.ok()) return metrics.status();
     metrics_addresses_[n.id] = absl::StrCat("127.0.0.1:", *metrics);
     by_id[n.id] = &n;
@@ -157,13 +217,21 @@ LocalNetwork::~LocalNetwork() {
 std::string LocalNetwork::SocketPath(const std::string& id) const { return dir_ + "/" + id + ".sock"; }
 
 absl::Status LocalNetwork::Start(const std::string& id, const std::vector<std::string>& env) {
+  if (absl::Status s = Launch(id, env); !s.ok()) return s;
+  return WaitReady(id);
+}
+
+absl::Status LocalNetwork::Launch(const std::string& id, const std::vector<std::string>& env) {
   if (Running(id)) return absl::FailedPreconditionError(absl::StrCat(id, " is already running"));
-  const std::string log = LogPath(id);
-  absl::StatusOr<pid_t> spawned = Spawn({binary_, "node", "--config", ConfigPath(id)}, log, env);
+  absl::StatusOr<pid_t> spawned = Spawn({binary_, "node", "--config", ConfigPath(id)}, LogPath(id), env);
   if (!spawned.ok()) return spawned.status();
-  const pid_t pid = *spawned;
-  pids_[id] = pid;
-  // Ready when the API answers.
+  pids_[id] = *spawned;
+  return absl::OkStatus();
+}
+
+// Ready when the API answers.
+absl::Status LocalNetwork::WaitReady(const std::string& id) {
+  const pid_t pid = Pid(id);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   v1::ApiRequest status;
   status.mutable_status();
@@ -171,20 +239,26 @@ absl::Status LocalNetwork::Start(const std::string& id, const std::vector<std::s
     int st = 0;
     if (::waitpid(pid, &st, WNOHANG) == pid) {
       pids_.erase(id);
-      return absl::InternalError(absl::StrCat(id, " exited at start (status ", st, "); see ", log));
+      return absl::InternalError(absl::StrCat(id, " exited at start (status ", st, "): ", LastLine(LogPath(id))));
     }
     if (CallApi(SocketPath(id), status).ok()) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  return absl::DeadlineExceededError(absl::StrCat(id, " did not answer on its API socket in 20 s; see ", log));
+  return absl::DeadlineExceededError(absl::StrCat(id, " did not answer on its API socket in 20 s; see ", LogPath(id)));
 }
 
-absl::Status LocalNetwork::StartAll() {
-  for (const auto& id : ids_) {
-    if (absl::Status s = Start(id); !s.ok()) return s;
+// Every process is started first, then each is waited for: with many nodes, their start-ups overlap.
+absl::Status LocalNetwork::Start(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    if (absl::Status s = Launch(id); !s.ok()) return s;
+  }
+  for (const auto& id : ids) {
+    if (absl::Status s = WaitReady(id); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
+
+absl::Status LocalNetwork::StartAll() { return Start(ids_); }
 
 void LocalNetwork::Kill(const std::string& id) {
   auto it = pids_.find(id);
@@ -196,11 +270,21 @@ void LocalNetwork::Kill(const std::string& id) {
 }
 
 absl::Status LocalNetwork::Stop(const std::string& id, int timeout_s) {
-  auto it = pids_.find(id);
-  if (it == pids_.end()) return absl::OkStatus();
-  const pid_t pid = it->second;
+  if (!Running(id)) return absl::OkStatus();
+  Terminate(id);
+  return WaitStopped(id, timeout_s);
+}
+
+void LocalNetwork::Terminate(const std::string& id) {
+  const pid_t pid = Pid(id);
+  if (pid == 0) return;
   ::kill(pid, SIGCONT);
   ::kill(pid, SIGTERM);
+}
+
+absl::Status LocalNetwork::WaitStopped(const std::string& id, int timeout_s) {
+  const pid_t pid = Pid(id);
+  if (pid == 0) return absl::OkStatus();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
   int status = 0;
   while (::waitpid(pid, &status, WNOHANG) == 0) {
@@ -217,11 +301,13 @@ absl::Status LocalNetwork::Stop(const std::string& id, int timeout_s) {
   return absl::OkStatus();
 }
 
+// SIGTERM to every node at once, then each is waited for: their shutdowns overlap.
 absl::Status LocalNetwork::StopAll() {
   absl::Status first;
   std::vector<std::string> running;
   for (const auto& [id, pid] : pids_) running.push_back(id);
-  for (const auto& id : running) first.Update(Stop(id));
+  for (const auto& id : running) Terminate(id);
+  for (const auto& id : running) first.Update(WaitStopped(id, 20));
   return first;
 }
 

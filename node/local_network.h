@@ -49,11 +49,14 @@ class LocalNetwork {
 
   // Starts the node's process and waits until its API answers. `env` adds environment variables.
   absl::Status Start(const std::string& id, const std::vector<std::string>& env = {});
+  // Starts the nodes' processes, then waits for each to answer: their start-ups overlap.
+  absl::Status Start(const std::vector<std::string>& ids);
   absl::Status StartAll();
   // SIGKILL, no grace; waits for the process to be gone.
   void Kill(const std::string& id);
   // SIGTERM, then waits (up to `timeout_s`) for the exit status, which must be 0.
   absl::Status Stop(const std::string& id, int timeout_s = 20);
+  // SIGTERM to every running node, then waits for each as Stop does.
   absl::Status StopAll();
   // SIGSTOP / SIGCONT: a node that takes nothing off the wire.
   void Pause(const std::string& id);
@@ -84,6 +87,10 @@ class LocalNetwork {
  private:
   LocalNetwork(std::string dir, std::string binary) : dir_(std::move(dir)), binary_(std::move(binary)) {}
   absl::Status WriteConfigs(const Spec& spec);
+  absl::Status Launch(const std::string& id, const std::vector<std::string>& env = {});
+  absl::Status WaitReady(const std::string& id);
+  void Terminate(const std::string& id);
+  absl::Status WaitStopped(const std::string& id, int timeout_s);
 
   std::string dir_;
   std::string binary_;

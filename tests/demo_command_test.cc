@@ -21,6 +21,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "process_support.h"
 #include "sevex/v1/notice.pb.h"
 
 namespace {
@@ -28,40 +29,12 @@ namespace {
 namespace fs = std::filesystem;
 using google::protobuf::Value;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-};
+using sevex::testing::Outcome;
+using sevex::testing::ProcessesMentioning;
 
-// Runs `command` under the shell with TMPDIR=tmpdir; stdout is captured, stderr passes through.
+// Runs `command` with TMPDIR=tmpdir.
 Outcome Shell(const std::string& command, const std::string& tmpdir) {
-  Outcome r;
-  const std::string full = absl::StrCat("TMPDIR='", tmpdir, "' ", command);
-  FILE* p = ::popen(full.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 65536> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-// Processes whose command line mentions `needle` (other than this test).
-std::vector<std::string> ProcessesMentioning(const std::string& needle) {
-  std::vector<std::string> found;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string pid = e.path().filename().string();
-    if (pid.find_first_not_of("0123456789") != std::string::npos || pid == std::to_string(::getpid()))
-      continue;
-    std::ifstream in(e.path() / "cmdline");
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    for (char& c : cmd) {
-      if (c == '\0') c = ' ';
-    }
-    if (cmd.find(needle) != std::string::npos) found.push_back(absl::StrCat(pid, ": ", cmd));
-  }
-  return found;
+  return sevex::testing::Shell(absl::StrCat("TMPDIR='", tmpdir, "' ", command));
 }
 
 const google::protobuf::Map<std::string, Value>& F(const Value& v) { return v.struct_value().fields(); }

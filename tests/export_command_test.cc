@@ -16,6 +16,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
+#include "process_support.h"
 #include "node/local_network.h"
 
 namespace {
@@ -23,22 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Outcome {
-  int exit_code = -1;
-  std::string out;
-};
-
-Outcome Shell(const std::string& command) {
-  Outcome r;
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 65536> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using sevex::testing::Outcome;
+using sevex::testing::Shell;
 
 std::vector<const google::protobuf::Struct*> Incidents(const google::protobuf::Value& bundle) {
   std::vector<const google::protobuf::Struct*> out;

@@ -352,9 +352,9 @@ absl::Status NodeImpl::Load() {
   session_options_.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds());
 
   store::SqliteOptions store_options;
-  store_options.on_transaction = [this](double seconds, bool committed) {
-    store_writable_ = committed;
-    if (committed) {
+  store_options.on_transaction = [this](double seconds, const absl::Status& outcome) {
+    store_writable_ = outcome.ok();
+    if (outcome.ok()) {
       metrics_.ObserveCommit(seconds);
     } else {
       metrics_.Count(Counter::kStoreCommitFailures);

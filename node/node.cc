@@ -28,6 +28,7 @@
 #include "engine/notice.h"
 #include "engine/translate.h"
 #include "node/api.h"
+#include "node/clock.h"
 #include "node/config.h"
 #include "node/http_endpoint.h"
 #include "node/metrics.h"
@@ -53,10 +54,9 @@ using transport::LogEvent;
 using transport::LogLevel;
 using transport::PeerSession;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// Every time this node stamps comes from here (node/clock.h: the system clock, shifted by the
+// SEVEX_TEST_CLOCK_OFFSET_MS test seam).
+int64_t NowMs() { return WallClockMs(); }
 
 // Test seam: names a control file; while it exists, the store's fsyncs (and, if the file says
 // "full", its writes) fail (store/sqlite_vfs.h).
@@ -358,7 +358,16 @@ absl::Status NodeImpl::Load() {
   session_options_.heartbeat_interval = std::chrono::seconds(config_.heartbeat_seconds());
   session_options_.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds());
 
+  absl::StatusOr<int64_t> clock_offset = ClockOffsetMs();
+  if (!clock_offset.ok()) return clock_offset.status();
+  if (*clock_offset != 0) {
+    LogEvent(LogLevel::kWarning, "test_seam",
+             {{"variable", kClockOffsetEnv}, {"offset_ms", std::to_string(*clock_offset)},
+              {"effect", "this node's clock is shifted; for tests only"}});
+  }
+
   store::SqliteOptions store_options;
+  store_options.clock_ms = [] { return NowMs(); };
   // Logged when the store starts failing and when it commits again, not for every failure.
   store_options.on_transaction = [this](double seconds, const absl::Status& outcome) {
     if (!outcome.ok()) {

@@ -102,7 +102,7 @@ constexpr char kReceiptColumns[] =
     "origin, notice_id, revision, recipient, status, reason_code, reason, reporter, updated_ms";
 constexpr char kAuditColumns[] = "time_ms, event, origin, notice_id, revision, peer, reason";
 
-int64_t NowMs() {
+int64_t SystemClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -289,6 +289,7 @@ class SqliteStore final : public Store {
   absl::Status Apply(const Unit& unit, int64_t now_ms, UnitResult* result);
   absl::Status Step(sqlite3_stmt* stmt, absl::string_view op);
   absl::Status InsertAudit(const AuditRow& row, int64_t now_ms);
+  int64_t NowMs() const { return options_.clock_ms ? options_.clock_ms() : SystemClockMs(); }
 
   absl::Status ReaderClosed() const {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": the store is closed"));

@@ -24,6 +24,9 @@ struct SqliteOptions {
   // The SQLite VFS the files are opened with: kStoreVfs (SQLite's "unix" with the WAL guard),
   // or kFaultVfs in tests, which can make fsync and writes fail (store/sqlite_vfs.h).
   std::string vfs = kStoreVfs;
+  // The wall clock, in Unix milliseconds, for the times the store fills in itself (its own
+  // audit rows, when an outbox item was settled). Empty: the system clock.
+  std::function<int64_t()> clock_ms;
   // Called on the writer thread after each transaction, committed or not, with its duration
   // (applying the units, the commit and its fsync) and its outcome: OK, or the error every
   // caller in it was given. For metrics and health.

@@ -2,7 +2,8 @@
 // states on 127.0.0.1, cl.csirt on the system clock, uk.ncsc a day behind, au.asd a day ahead,
 // each linked to the other two. Exchange works exactly once in every direction and nothing is
 // refused for the skew; every time a node shows is on its own clock (received_at, `inbox
-// --since`, the outbox's oldest age), and no age is negative. A malformed offset is refused.
+// --since`, the outbox's oldest age), and no age is negative — also when a node's clock is set
+// back while items wait in its outbox. A malformed offset is refused.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ namespace fs = std::filesystem;
 namespace http = boost::beast::http;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
+using ::testing::Not;
 
 constexpr char kCl[] = "cl.csirt";  // the system clock
 constexpr char kUk[] = "uk.ncsc";   // a day behind
@@ -248,6 +250,29 @@ TEST_F(NodeClockSkewTest, OldestPendingAgeIsOnTheNodesOwnClockAndNeverNegative) 
   ASSERT_TRUE(WaitFor([&] { return OldestShown(kCl, kUk) == "-" && OldestShown(kAu, kUk) == "-"; }));
   EXPECT_EQ(Received(kUk), std::multiset<std::string>({"au.asd-0", "au.asd-1", "au.asd-2", "cl.csirt-0", "cl.csirt-1",
                                                        "cl.csirt-2"}));
+}
+
+// Regression: `sevex outbox` and `sevex status` printed a negative age ("-86398s") for items
+// queued before the node's clock was set back, as when NTP corrects a clock that ran ahead.
+TEST_F(NodeClockSkewTest, OldestAgeIsNotNegativeAfterTheClockIsSetBack) {
+  ASSERT_TRUE(net_->Stop(kUk).ok());
+  ASSERT_TRUE(net_->Submit(kAu, Notices("ahead-", 2)).ok());
+  ASSERT_TRUE(net_->Stop(kAu).ok());
+  offsets_[kAu] = 0;  // au.asd's clock is corrected: a day back
+  ASSERT_TRUE(Start(kAu).ok());
+
+  EXPECT_EQ(OldestShown(kAu, kUk), "0s");
+  const auto [code, out] = Command(kAu, "status");
+  EXPECT_EQ(code, 0) << out;
+  EXPECT_THAT(out, Not(HasSubstr(" -8"))) << out;
+  const double age = PeerGauge(HttpGet(net_->MetricsAddress(kAu), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+  EXPECT_EQ(age, 0.0);
+
+  // The items still go, once.
+  ASSERT_TRUE(Start(kUk).ok());
+  ASSERT_TRUE(WaitFor([&] { return Received(kUk).size() == 2; }));
+  ASSERT_TRUE(WaitFor([&] { return OldestShown(kAu, kUk) == "-"; }));
+  EXPECT_EQ(Received(kUk), std::multiset<std::string>({"ahead-0", "ahead-1"}));
 }
 
 TEST_F(NodeClockSkewTest, AMalformedOffsetIsRefusedAtStart) {

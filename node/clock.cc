@@ -32,8 +32,9 @@ const absl::StatusOr<int64_t>& Offset() {
 }  // namespace
 
 int64_t WallClockMs() {
-  const int64_t now =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   return now + Offset().value_or(0);
 }
 

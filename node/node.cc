@@ -1383,7 +1383,8 @@ void NodeImpl::ServeHttp(const HttpRequest& request, HttpRespond respond) {
         reason = store_failure_;
       }
       return respond({503, "text/plain; charset=utf-8",
-                      absl::StrCat("the store cannot write: ", reason, "\nnotices are refused until a write succeeds\n")});
+                      absl::StrCat("the store cannot write: ", reason,
+                                   "\nnotices are refused until a write succeeds\n")});
     }
     return respond({200, "text/plain; charset=utf-8", "ok\n"});
   }

@@ -82,7 +82,8 @@ void DropUnsyncedTail(GuardFile* g) {
   sqlite3_int64 size = 0;
   if (g->real->pMethods->xFileSize(g->real, &size) != SQLITE_OK) return;
   if (size > g->unsynced_from) {
-    if (g->real->pMethods->xTruncate(g->real, g->unsynced_from) != SQLITE_OK) return;  // tried again on the next failure
+    if (g->real->pMethods->xTruncate(g->real, g->unsynced_from) != SQLITE_OK)
+      return;  // tried again on the next failure
     ++wal_tails_dropped;
   }
   g->unsynced_from = -1;
@@ -132,8 +133,12 @@ int Sync(sqlite3_file* f, int flags) {
 int FileSize(sqlite3_file* f, sqlite3_int64* size) { return Real(f)->pMethods->xFileSize(Real(f), size); }
 int Lock(sqlite3_file* f, int level) { return Real(f)->pMethods->xLock(Real(f), level); }
 int Unlock(sqlite3_file* f, int level) { return Real(f)->pMethods->xUnlock(Real(f), level); }
-int CheckReservedLock(sqlite3_file* f, int* out) { return Real(f)->pMethods->xCheckReservedLock(Real(f), out); }
-int FileControl(sqlite3_file* f, int op, void* arg) { return Real(f)->pMethods->xFileControl(Real(f), op, arg); }
+int CheckReservedLock(sqlite3_file* f, int* out) {
+  return Real(f)->pMethods->xCheckReservedLock(Real(f), out);
+}
+int FileControl(sqlite3_file* f, int op, void* arg) {
+  return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+}
 int SectorSize(sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); }
 int DeviceCharacteristics(sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); }
 
@@ -168,9 +173,25 @@ int Unfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) {
 }
 
 const sqlite3_io_methods kMethods = {
-    3,          Close,       Read,   Write,      Truncate,   Sync,     FileSize,  Lock,    Unlock,
-    CheckReservedLock,       FileControl,        SectorSize, DeviceCharacteristics,          ShmMap,
-    ShmLock,    ShmBarrier,  ShmUnmap,           Fetch,      Unfetch,
+    3,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    ShmMap,
+    ShmLock,
+    ShmBarrier,
+    ShmUnmap,
+    Fetch,
+    Unfetch,
 };
 
 int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, int* out_flags) {
@@ -191,14 +212,20 @@ int Open(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* f, int flags, in
   return SQLITE_OK;
 }
 
-int Delete(sqlite3_vfs*, const char* name, int sync_dir) { return real_vfs->xDelete(real_vfs, name, sync_dir); }
-int Access(sqlite3_vfs*, const char* name, int flags, int* out) { return real_vfs->xAccess(real_vfs, name, flags, out); }
+int Delete(sqlite3_vfs*, const char* name, int sync_dir) {
+  return real_vfs->xDelete(real_vfs, name, sync_dir);
+}
+int Access(sqlite3_vfs*, const char* name, int flags, int* out) {
+  return real_vfs->xAccess(real_vfs, name, flags, out);
+}
 int FullPathname(sqlite3_vfs*, const char* name, int n, char* out) {
   return real_vfs->xFullPathname(real_vfs, name, n, out);
 }
 void* DlOpen(sqlite3_vfs*, const char* name) { return real_vfs->xDlOpen(real_vfs, name); }
 void DlError(sqlite3_vfs*, int n, char* out) { real_vfs->xDlError(real_vfs, n, out); }
-void (*DlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) { return real_vfs->xDlSym(real_vfs, handle, symbol); }
+void (*DlSym(sqlite3_vfs*, void* handle, const char* symbol))(void) {
+  return real_vfs->xDlSym(real_vfs, handle, symbol);
+}
 void DlClose(sqlite3_vfs*, void* handle) { real_vfs->xDlClose(real_vfs, handle); }
 int Randomness(sqlite3_vfs*, int n, char* out) { return real_vfs->xRandomness(real_vfs, n, out); }
 int Sleep(sqlite3_vfs*, int microseconds) { return real_vfs->xSleep(real_vfs, microseconds); }
@@ -210,8 +237,12 @@ int CurrentTimeInt64(sqlite3_vfs*, sqlite3_int64* out) { return real_vfs->xCurre
 int SetSystemCall(sqlite3_vfs*, const char* name, sqlite3_syscall_ptr call) {
   return real_vfs->xSetSystemCall(real_vfs, name, call);
 }
-sqlite3_syscall_ptr GetSystemCall(sqlite3_vfs*, const char* name) { return real_vfs->xGetSystemCall(real_vfs, name); }
-const char* NextSystemCall(sqlite3_vfs*, const char* name) { return real_vfs->xNextSystemCall(real_vfs, name); }
+sqlite3_syscall_ptr GetSystemCall(sqlite3_vfs*, const char* name) {
+  return real_vfs->xGetSystemCall(real_vfs, name);
+}
+const char* NextSystemCall(sqlite3_vfs*, const char* name) {
+  return real_vfs->xNextSystemCall(real_vfs, name);
+}
 
 void Fill(sqlite3_vfs* vfs, const char* name, const VfsConfig* config) {
   *vfs = sqlite3_vfs{};
@@ -245,12 +276,14 @@ void Fill(sqlite3_vfs* vfs, const char* name, const VfsConfig* config) {
 absl::Status RegisterStoreVfs() {
   static const absl::Status registered = [] {
     real_vfs = sqlite3_vfs_find("unix");
-    if (real_vfs == nullptr) return absl::InternalError("SQLite has no \"unix\" VFS for the store to build on");
+    if (real_vfs == nullptr)
+      return absl::InternalError("SQLite has no \"unix\" VFS for the store to build on");
     Fill(&store_vfs, kStoreVfs, &kStoreConfig);
     Fill(&fault_vfs, kFaultVfs, &kFaultConfig);
     for (sqlite3_vfs* vfs : {&store_vfs, &fault_vfs}) {
       if (const int rc = sqlite3_vfs_register(vfs, /*makeDflt=*/0); rc != SQLITE_OK) {
-        return absl::InternalError(std::string("registering the SQLite VFS ") + vfs->zName + ": " + sqlite3_errstr(rc));
+        return absl::InternalError(std::string("registering the SQLite VFS ") + vfs->zName + ": " +
+                                   sqlite3_errstr(rc));
       }
     }
     return absl::OkStatus();
@@ -269,6 +302,8 @@ void SetStoreFaultFile(std::string path) {
   fault_file = std::move(path);
 }
 
-StoreVfsCounts StoreVfsCountsNow() { return {fsyncs_failed.load(), writes_failed.load(), wal_tails_dropped.load()}; }
+StoreVfsCounts StoreVfsCountsNow() {
+  return {fsyncs_failed.load(), writes_failed.load(), wal_tails_dropped.load()};
+}
 
 }  // namespace sevex::store

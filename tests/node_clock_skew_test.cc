@@ -49,15 +49,17 @@ constexpr int64_t kDayMs = 24 * 3600 * 1000;
 constexpr int64_t kSlackMs = 120 * 1000;
 
 int64_t SystemMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
 std::string NoticeJson(const std::string& id) {
-  return absl::StrCat(R"({"id": ")", id, R"(", "title": "Compromised legacy server )", id,
-                      R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
-                      R"("marking": {"tlp": "GREEN"}, "attributes": {"victim_tier": "national", )",
-                      R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})");
+  return absl::StrCat(
+      R"({"id": ")", id, R"(", "title": "Compromised legacy server )", id,
+      R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
+      R"("marking": {"tlp": "GREEN"}, "attributes": {"victim_tier": "national", )",
+      R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})");
 }
 
 std::string Notices(const std::string& prefix, int n) {
@@ -118,7 +120,8 @@ class NodeClockSkewTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = fs::temp_directory_path() /
-           absl::StrCat("sevex-clock-skew-", ::getpid(), "-", ::testing::UnitTest::GetInstance()->current_test_info()->name());
+           absl::StrCat("sevex-clock-skew-", ::getpid(), "-",
+                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     LocalNetwork::Spec spec;
     spec.nodes = {{kCl, "cl-ds295", false, ""}, {kUk, "uk-ncsc", false, ""}, {kAu, "au-asd", false, ""}};
@@ -177,13 +180,15 @@ TEST_F(NodeClockSkewTest, ExchangeWorksExactlyOnceAndEachNodeShowsItsOwnClock) {
     for (const auto& s : r->submitted()) {
       ASSERT_EQ(s.receipts_size(), 2) << s.id();
       for (const auto& receipt : s.receipts()) {
-        EXPECT_EQ(receipt.status(), v1::Receipt::DELIVERED) << s.id() << " to " << receipt.recipient() << ": "
-                                                           << receipt.reason_code() << " " << receipt.reason();
+        EXPECT_EQ(receipt.status(), v1::Receipt::DELIVERED)
+            << s.id() << " to " << receipt.recipient() << ": " << receipt.reason_code() << " "
+            << receipt.reason();
       }
     }
   }
   for (const char* node : {kCl, kUk, kAu}) {
-    ASSERT_TRUE(WaitFor([&] { return Received(node).size() == 10; })) << node << " has " << Received(node).size();
+    ASSERT_TRUE(WaitFor([&] { return Received(node).size() == 10; }))
+        << node << " has " << Received(node).size();
   }
   const int64_t end = SystemMs();
 
@@ -239,7 +244,8 @@ TEST_F(NodeClockSkewTest, OldestPendingAgeIsOnTheNodesOwnClockAndNeverNegative) 
   for (const char* node : {kCl, kAu}) {
     SCOPED_TRACE(node);
     EXPECT_THAT(OldestShown(node, kUk), MatchesRegex("[0-9]+s"));
-    const double age = PeerGauge(HttpGet(net_->MetricsAddress(node), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+    const double age =
+        PeerGauge(HttpGet(net_->MetricsAddress(node), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
     EXPECT_GE(age, 1.0);
     EXPECT_LT(age, kSlackMs / 1000.0);
   }
@@ -248,8 +254,8 @@ TEST_F(NodeClockSkewTest, OldestPendingAgeIsOnTheNodesOwnClockAndNeverNegative) 
   ASSERT_TRUE(Start(kUk).ok());
   ASSERT_TRUE(WaitFor([&] { return Received(kUk).size() == 6; }));
   ASSERT_TRUE(WaitFor([&] { return OldestShown(kCl, kUk) == "-" && OldestShown(kAu, kUk) == "-"; }));
-  EXPECT_EQ(Received(kUk), std::multiset<std::string>({"au.asd-0", "au.asd-1", "au.asd-2", "cl.csirt-0", "cl.csirt-1",
-                                                       "cl.csirt-2"}));
+  EXPECT_EQ(Received(kUk), std::multiset<std::string>({"au.asd-0", "au.asd-1", "au.asd-2", "cl.csirt-0",
+                                                       "cl.csirt-1", "cl.csirt-2"}));
 }
 
 // Regression: `sevex outbox` and `sevex status` printed a negative age ("-86398s") for items
@@ -265,7 +271,8 @@ TEST_F(NodeClockSkewTest, OldestAgeIsNotNegativeAfterTheClockIsSetBack) {
   const auto [code, out] = Command(kAu, "status");
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, Not(HasSubstr(" -8"))) << out;
-  const double age = PeerGauge(HttpGet(net_->MetricsAddress(kAu), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+  const double age =
+      PeerGauge(HttpGet(net_->MetricsAddress(kAu), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
   EXPECT_EQ(age, 0.0);
 
   // The items still go, once.
@@ -276,8 +283,8 @@ TEST_F(NodeClockSkewTest, OldestAgeIsNotNegativeAfterTheClockIsSetBack) {
 }
 
 TEST_F(NodeClockSkewTest, AMalformedOffsetIsRefusedAtStart) {
-  const auto [code, out] =
-      Sevex("SEVEX_TEST_CLOCK_OFFSET_MS=tomorrow", absl::StrCat("node --check --config '", net_->ConfigPath(kCl), "'"));
+  const auto [code, out] = Sevex("SEVEX_TEST_CLOCK_OFFSET_MS=tomorrow",
+                                 absl::StrCat("node --check --config '", net_->ConfigPath(kCl), "'"));
   EXPECT_EQ(code, 2) << out;
   EXPECT_THAT(out, HasSubstr("SEVEX_TEST_CLOCK_OFFSET_MS 'tomorrow': not a whole number of milliseconds"));
 }

@@ -39,10 +39,11 @@ constexpr char kCl[] = "cl.csirt";
 constexpr char kUk[] = "uk.ncsc";
 
 std::string NoticeJson(const std::string& id) {
-  return absl::StrCat(R"({"id": ")", id, R"(", "title": "Compromised legacy server )", id,
-                      R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
-                      R"("marking": {"tlp": "GREEN"}, "attributes": {"victim_tier": "national", )",
-                      R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})");
+  return absl::StrCat(
+      R"({"id": ")", id, R"(", "title": "Compromised legacy server )", id,
+      R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
+      R"("marking": {"tlp": "GREEN"}, "attributes": {"victim_tier": "national", )",
+      R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})");
 }
 
 std::vector<std::string> Ids(const std::string& prefix, int first, int n) {
@@ -123,7 +124,9 @@ class NodeFsyncFailureTest : public ::testing::Test {
     fs::remove_all(dir_);
   }
 
-  absl::Status StartOrigin() { return net_->Start(kCl, {absl::StrCat("SEVEX_TEST_STORE_FAULTS=", faults_.string())}); }
+  absl::Status StartOrigin() {
+    return net_->Start(kCl, {absl::StrCat("SEVEX_TEST_STORE_FAULTS=", faults_.string())});
+  }
   void ArmFsyncFailure() { std::ofstream(faults_).close(); }
   void Disarm() { fs::remove(faults_); }
 
@@ -177,9 +180,11 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   // The command an analyst runs: refused, saying that nothing was stored and why.
   const fs::path file = dir_ / "refused.json";
   std::ofstream(file) << NoticeJson("refused-cli");
-  const auto [code, output] = Sevex(absl::StrCat("submit --config '", net_->ConfigPath(kCl), "' '", file.string(), "'"));
+  const auto [code, output] =
+      Sevex(absl::StrCat("submit --config '", net_->ConfigPath(kCl), "' '", file.string(), "'"));
   EXPECT_EQ(code, 1) << output;
-  EXPECT_THAT(output, AllOf(HasSubstr("sevex submit: not stored"), HasSubstr("fsync failed"), HasSubstr("cl.csirt.db")));
+  EXPECT_THAT(output, AllOf(HasSubstr("sevex submit: not stored"), HasSubstr("fsync failed"),
+                            HasSubstr("cl.csirt.db")));
   auto refused = net_->Submit(kCl, Notices({"refused-api-0", "refused-api-1"}));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();

@@ -135,7 +135,8 @@ std::string IntegrityCheck(const fs::path& path) {
   std::string result;
   if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &stmt, nullptr) == SQLITE_OK) {
     while (sqlite3_step(stmt) == SQLITE_ROW) {
-      absl::StrAppend(&result, result.empty() ? "" : "; ", reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
+      absl::StrAppend(&result, result.empty() ? "" : "; ",
+                      reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)));
     }
   } else {
     result = sqlite3_errmsg(db);
@@ -296,7 +297,8 @@ TEST_F(StoreFsyncFailureTest, CommitsFailWhileFsyncFailsNothingEarlierIsLostAndC
   const Contents reopened = Read(*store);
   EXPECT_EQ(reopened.notices, 5u);
   EXPECT_THAT(reopened.pending, ElementsAre("k-b", "k-c", "k-after", "k-f1"));
-  EXPECT_THAT(reopened.audit, ElementsAre("submitted a", "submitted b", "submitted c", "submitted after", "submitted f1"));
+  EXPECT_THAT(reopened.audit,
+              ElementsAre("submitted a", "submitted b", "submitted c", "submitted after", "submitted f1"));
   for (const char* id : {"gate", "g0", "g1", "g2"}) EXPECT_FALSE(Holds(*store, id)) << id;
 }
 
@@ -335,13 +337,15 @@ TEST_F(StoreFsyncFailureTest, ACommitReportedFailedIsNotBroughtBackByRecoveryAft
     absl::StatusOr<std::unique_ptr<Store>> store = OpenSqliteStore(path_.string(), options);
     if (!store.ok()) _exit(2);
     std::promise<bool> kept;
-    (*store)->Commit({Submission("kept")}, [&kept](absl::Status s, std::vector<UnitResult>) { kept.set_value(s.ok()); });
+    (*store)->Commit({Submission("kept")},
+                     [&kept](absl::Status s, std::vector<UnitResult>) { kept.set_value(s.ok()); });
     if (!kept.get_future().get()) _exit(3);
     SetStoreFaults({.fsync = true});
     std::promise<bool> lost;
-    (*store)->Commit({Submission("lost")}, [&lost](absl::Status s, std::vector<UnitResult>) { lost.set_value(s.ok()); });
+    (*store)->Commit({Submission("lost")},
+                     [&lost](absl::Status s, std::vector<UnitResult>) { lost.set_value(s.ok()); });
     if (lost.get_future().get()) _exit(4);  // it should have failed
-    _exit(0);  // dies while the disk fails, both connections open
+    _exit(0);                               // dies while the disk fails, both connections open
   }
   int wstatus = 0;
   ASSERT_EQ(waitpid(child, &wstatus, 0), child);

@@ -28,6 +28,7 @@
 #include "engine/notice.h"
 #include "engine/translate.h"
 #include "node/api.h"
+#include "node/clock.h"
 #include "node/config.h"
 #include "node/http_endpoint.h"
 #include "node/metrics.h"
@@ -37,6 +38,7 @@
 #include "policies/embedded_policies.h"
 #include "sevex/v1/frame.pb.h"
 #include "store/sqlite_store.h"
+#include "store/sqlite_vfs.h"
 #include "transport/event_log.h"
 #include "transport/listener.h"
 #include "transport/peer_link.h"
@@ -52,10 +54,13 @@ using transport::LogEvent;
 using transport::LogLevel;
 using transport::PeerSession;
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// Every time this node stamps comes from here (node/clock.h: the system clock, shifted by the
+// SEVEX_TEST_CLOCK_OFFSET_MS test seam).
+int64_t NowMs() { return WallClockMs(); }
+
+// Test seam: names a control file; while it exists, the store's fsyncs (and, if the file says
+// "full", its writes) fail (store/sqlite_vfs.h).
+constexpr char kStoreFaultsEnv[] = "SEVEX_TEST_STORE_FAULTS";
 
 std::string NewUuid() {
   unsigned char b[16];
@@ -288,6 +293,8 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   bool received_jsonl_failed_ = false;  // logged once
   Metrics metrics_;
   std::atomic<bool> store_writable_{true};             // the last store transaction committed
+  std::mutex store_failure_mu_;
+  std::string store_failure_;  // guarded by store_failure_mu_: why the last failed transaction failed
 
   asio::io_context io_;
   asio::strand<asio::io_context::executor_type> core_;
@@ -351,15 +358,41 @@ absl::Status NodeImpl::Load() {
   session_options_.heartbeat_interval = std::chrono::seconds(config_.heartbeat_seconds());
   session_options_.idle_timeout = std::chrono::seconds(config_.idle_timeout_seconds());
 
+  absl::StatusOr<int64_t> clock_offset = ClockOffsetMs();
+  if (!clock_offset.ok()) return clock_offset.status();
+  if (*clock_offset != 0) {
+    LogEvent(LogLevel::kWarning, "test_seam",
+             {{"variable", kClockOffsetEnv}, {"offset_ms", std::to_string(*clock_offset)},
+              {"effect", "this node's clock is shifted; for tests only"}});
+  }
+
   store::SqliteOptions store_options;
-  store_options.on_transaction = [this](double seconds, bool committed) {
-    store_writable_ = committed;
-    if (committed) {
+  store_options.clock_ms = [] { return NowMs(); };
+  // Logged when the store starts failing and when it commits again, not for every failure.
+  store_options.on_transaction = [this](double seconds, const absl::Status& outcome) {
+    if (!outcome.ok()) {
+      std::lock_guard<std::mutex> lock(store_failure_mu_);
+      store_failure_ = std::string(outcome.message());
+    }
+    const bool was_writable = store_writable_.exchange(outcome.ok());
+    if (outcome.ok()) {
       metrics_.ObserveCommit(seconds);
+      if (!was_writable) LogEvent(LogLevel::kInfo, "store_writable", {{"store", config_.store_path()}});
     } else {
       metrics_.Count(Counter::kStoreCommitFailures);
+      if (was_writable) {
+        LogEvent(LogLevel::kError, "store_write_failed",
+                 {{"store", config_.store_path()}, {"reason", std::string(outcome.message())}});
+      }
     }
   };
+  if (const char* faults = std::getenv(kStoreFaultsEnv); faults != nullptr && *faults != '\0') {
+    store_options.vfs = store::kFaultVfs;
+    store::SetStoreFaultFile(faults);
+    LogEvent(LogLevel::kWarning, "test_seam",
+             {{"variable", kStoreFaultsEnv}, {"file", faults},
+              {"effect", "the store's fsyncs fail while this file exists; for tests only"}});
+  }
   if (!config_.received_jsonl().empty()) {
     received_jsonl_fd_ = ::open(config_.received_jsonl().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (received_jsonl_fd_ < 0) {
@@ -1344,7 +1377,14 @@ void NodeImpl::ServeHttp(const HttpRequest& request, HttpRespond respond) {
   if (path == "/healthz") {
     if (stopping_) return respond({503, "text/plain; charset=utf-8", "stopping\n"});
     if (!store_writable_) {
-      return respond({503, "text/plain; charset=utf-8", "the store cannot write (see the log): notices are refused\n"});
+      std::string reason;
+      {
+        std::lock_guard<std::mutex> lock(store_failure_mu_);
+        reason = store_failure_;
+      }
+      return respond({503, "text/plain; charset=utf-8",
+                      absl::StrCat("the store cannot write: ", reason,
+                                   "\nnotices are refused until a write succeeds\n")});
     }
     return respond({200, "text/plain; charset=utf-8", "ok\n"});
   }

@@ -102,7 +102,7 @@ constexpr char kReceiptColumns[] =
     "origin, notice_id, revision, recipient, status, reason_code, reason, reporter, updated_ms";
 constexpr char kAuditColumns[] = "time_ms, event, origin, notice_id, revision, peer, reason";
 
-int64_t NowMs() {
+int64_t SystemClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -123,6 +123,12 @@ using Stmt = std::unique_ptr<sqlite3_stmt, FinalizeStmt>;
 // before anything else runs on `db`, which would replace its error message.
 absl::Status SqlError(absl::string_view path, sqlite3* db, int rc, absl::string_view op) {
   const std::string detail = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC) {
+    // The disk took the write but did not confirm it durable. A commit that fails so is rolled
+    // back, and the WAL guard drops its frames (store/sqlite_vfs.h).
+    return absl::UnavailableError(
+        absl::StrCat(path, ": ", op, ": fsync failed, the disk did not confirm the write (", detail, ")"));
+  }
   switch (rc & 0xff) {
     case SQLITE_FULL:
       return absl::ResourceExhaustedError(
@@ -283,6 +289,7 @@ class SqliteStore final : public Store {
   absl::Status Apply(const Unit& unit, int64_t now_ms, UnitResult* result);
   absl::Status Step(sqlite3_stmt* stmt, absl::string_view op);
   absl::Status InsertAudit(const AuditRow& row, int64_t now_ms);
+  int64_t NowMs() const { return options_.clock_ms ? options_.clock_ms() : SystemClockMs(); }
 
   absl::Status ReaderClosed() const {
     return absl::FailedPreconditionError(absl::StrCat(path_, ": the store is closed"));
@@ -319,7 +326,7 @@ absl::StatusOr<Db> SqliteStore::OpenConnection(absl::string_view role) {
   // NOMUTEX: each connection is used by one thread at a time (the writer thread, or readers under
   // reader_mu_), so SQLite's own per-call locking would only add cost.
   const int rc = sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+                                 options_.vfs.empty() ? nullptr : options_.vfs.c_str());
   Db db(raw);  // open_v2 may hand back a handle even when it fails; it must be closed either way
   if (rc != SQLITE_OK) return SqlError(path_, db.get(), rc, absl::StrCat("opening the ", role, " connection"));
   sqlite3_extended_result_codes(db.get(), 1);
@@ -496,6 +503,7 @@ absl::Status SqliteStore::PrepareReader() {
 }
 
 absl::Status SqliteStore::Open() {
+  if (absl::Status s = RegisterStoreVfs(); !s.ok()) return s;
   absl::StatusOr<Db> writer = OpenConnection("writer");
   if (!writer.ok()) return writer.status();
   writer_db_ = *std::move(writer);
@@ -645,7 +653,7 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
   }
   if (options_.on_transaction) {
     options_.on_transaction(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-                            status.ok());
+                            status);
   }
   return status;
 }

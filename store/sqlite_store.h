@@ -1,13 +1,17 @@
 // sqlite_store.h — the Store on embedded SQLite: WAL journal, synchronous=FULL, one writer
-// thread doing group commit, one read connection.
+// thread doing group commit, one read connection. Files are opened through the VFSes of
+// store/sqlite_vfs.h.
 #ifndef SEVEX_STORE_SQLITE_STORE_H_
 #define SEVEX_STORE_SQLITE_STORE_H_
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "store/sqlite_vfs.h"
 #include "store/store.h"
 
 namespace sevex::store {
@@ -17,9 +21,16 @@ struct SqliteOptions {
   // Fault injection (tests): SQLite's max_page_count, so that writes beyond it fail with
   // SQLITE_FULL as on a full disk. 0: no limit.
   int64_t max_page_count = 0;
+  // The SQLite VFS the files are opened with: kStoreVfs (SQLite's "unix" with the WAL guard),
+  // or kFaultVfs in tests, which can make fsync and writes fail (store/sqlite_vfs.h).
+  std::string vfs = kStoreVfs;
+  // The wall clock, in Unix milliseconds, for the times the store fills in itself (its own
+  // audit rows, when an outbox item was settled). Empty: the system clock.
+  std::function<int64_t()> clock_ms;
   // Called on the writer thread after each transaction, committed or not, with its duration
-  // (applying the units, the commit and its fsync) and whether it committed. For metrics.
-  std::function<void(double seconds, bool committed)> on_transaction;
+  // (applying the units, the commit and its fsync) and its outcome: OK, or the error every
+  // caller in it was given. For metrics and health.
+  std::function<void(double seconds, const absl::Status& outcome)> on_transaction;
 };
 
 // Opens or creates the store at `path`. A file that is not a sevex store, or one of a newer

@@ -3,7 +3,8 @@
 // per-peer counts, receipt upserts that never step back to PENDING, data surviving a restart
 // and a process dying without closing, refusal of files that are not sevex stores (untouched),
 // group commit from many threads, a failed commit (full store) leaving no trace and not taking
-// down commits grouped with it, and Close() finishing what was queued.
+// down commits grouped with it, Close() finishing what was queued, and the times the store
+// stamps itself taken from SqliteOptions::clock_ms.
 #include "store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -598,6 +599,24 @@ TEST_F(StoreTest, AuditSinceAndLimit) {
   rows = store->Audit(0, 2);
   ASSERT_TRUE(rows.ok());
   EXPECT_THAT(Events(*rows), ElementsAre("rejected o/a/1", "delivered o/b/2"));
+}
+
+// The times the store fills in itself come from SqliteOptions::clock_ms (the node's clock seam).
+TEST_F(StoreTest, TheStoresOwnAuditTimesComeFromItsClock) {
+  SqliteOptions options;
+  options.clock_ms = [] { return int64_t{4102444800000}; };  // 2100-01-01
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  Unit u = InsertUnit(Notice("o", "n", 1, 1000));
+  u.audit = {AuditRow{0, "note", "o", "n", 1, "", ""}, AuditRow{7, "stamped", "o", "n", 1, "", ""}};
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(u)}).status.ok());
+  absl::StatusOr<std::vector<AuditRow>> rows = store->Audit(4102444800000, 0);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_THAT(Events(*rows), ElementsAre("submitted o/n/1", "note o/n/1"));
+  for (const AuditRow& r : *rows) EXPECT_EQ(r.time_ms, 4102444800000) << r.event;
+  rows = store->Audit(0, 0);
+  ASSERT_TRUE(rows.ok());
+  EXPECT_EQ(rows->size(), 3u);  // and the row that brought its own time kept it
 }
 
 // ---------------------------------------------------------------------------------------------

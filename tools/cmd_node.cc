@@ -1,4 +1,5 @@
 // sevex node | submit | inbox | outbox | status — running a national node and talking to it.
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 
@@ -8,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "node/api.h"
+#include "node/clock.h"
 #include "node/config.h"
 #include "node/node.h"
 #include "node/routing.h"
@@ -87,7 +89,9 @@ absl::StatusOr<v1::ApiResponse> Call(const Args& args, const v1::ApiRequest& req
 
 std::string Age(int64_t since_ms) {
   if (since_ms == 0) return "-";
-  const int64_t s = (absl::ToUnixMillis(absl::Now()) - since_ms) / 1000;
+  // A time ahead of the clock (it was set back since, or it came from a node whose clock runs
+  // ahead) counts as now: an age is never negative, as in /metrics.
+  const int64_t s = std::max<int64_t>(0, node::WallClockMs() - since_ms) / 1000;
   if (s < 120) return absl::StrCat(s, "s");
   if (s < 7200) return absl::StrCat(s / 60, "m");
   return absl::StrCat(s / 3600, "h");
@@ -222,7 +226,7 @@ int RunInbox(const std::vector<std::string>& argv) {
     absl::Duration d;
     std::string err;
     if (absl::ParseDuration(since, &d)) {
-      t = absl::Now() - d;
+      t = absl::FromUnixMillis(node::WallClockMs()) - d;  // the node's machine's clock
     } else if (!absl::ParseTime(absl::RFC3339_full, since, &t, &err)) {
       return Fail(kInbox.name, absl::InvalidArgumentError(
                                    absl::StrCat("--since '", since, "': neither a duration (24h) nor an RFC 3339 time")));

@@ -135,6 +135,12 @@ class Checker {
     if (c_.max_frame_bytes() != 0 && (c_.max_frame_bytes() < 4096 || c_.max_frame_bytes() > (64u << 20))) {
       Add({{"max_frame_bytes"}}, "must be between 4096 and 67108864");
     }
+    if (c_.max_peer_items_in_memory() != 0 && (c_.max_peer_items_in_memory() < kMinPeerItemsInMemory ||
+                                                c_.max_peer_items_in_memory() > kMaxPeerItemsInMemory)) {
+      Add({{"max_peer_items_in_memory"}}, absl::StrCat("must be between ", kMinPeerItemsInMemory, " and ",
+                                                       kMaxPeerItemsInMemory, " (0 means the default, ",
+                                                       kDefaultMaxPeerItemsInMemory, ")"));
+    }
     if (c_.heartbeat_seconds() != 0 && c_.idle_timeout_seconds() != 0 && c_.idle_timeout_seconds() <= c_.heartbeat_seconds()) {
       Add({{"idle_timeout_seconds"}}, "must be longer than heartbeat_seconds");
     }
@@ -259,6 +265,7 @@ absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path) {
 
   if (config.window() == 0) config.set_window(kDefaultWindow);
   if (config.max_frame_bytes() == 0) config.set_max_frame_bytes(kDefaultMaxFrameBytes);
+  if (config.max_peer_items_in_memory() == 0) config.set_max_peer_items_in_memory(kDefaultMaxPeerItemsInMemory);
   if (config.heartbeat_seconds() == 0) config.set_heartbeat_seconds(10);
   if (config.idle_timeout_seconds() == 0) config.set_idle_timeout_seconds(std::max<uint32_t>(30, 3 * config.heartbeat_seconds()));
   return config;

@@ -14,6 +14,10 @@ namespace sevex::node {
 
 inline constexpr uint32_t kDefaultWindow = 256;
 inline constexpr uint32_t kDefaultMaxFrameBytes = 1 << 20;
+// About 2 KB each (a signed notice): some 8 MB per peer, and well above any window.
+inline constexpr uint32_t kDefaultMaxPeerItemsInMemory = 4096;
+inline constexpr uint32_t kMinPeerItemsInMemory = 16;
+inline constexpr uint32_t kMaxPeerItemsInMemory = 1 << 20;
 
 // Reads and checks `path`. `catalog` is the policy set the node will run (to check `scheme`);
 // when null, the scheme is checked later by the node.

@@ -171,6 +171,17 @@ store::OutboxItem ReceiptItem(const std::string& peer, const v1::Receipt& receip
   return item;
 }
 
+// `items` are the `enqueue` items of the committed units, concatenated in order: each gets the
+// seq the store queued it under (0: not queued).
+void SetQueued(std::vector<store::OutboxItem>& items, const std::vector<store::UnitResult>& results) {
+  size_t i = 0;
+  for (const store::UnitResult& r : results) {
+    for (int64_t seq : r.queued) {
+      if (i < items.size()) items[i++].seq = seq;
+    }
+  }
+}
+
 store::AuditRow Audit(std::string event, const std::string& origin, const std::string& id, uint32_t revision,
                       const std::string& peer, std::string reason) {
   return store::AuditRow{NowMs(), std::move(event), origin, id, revision, peer, std::move(reason)};
@@ -232,9 +243,19 @@ class NodeImpl final : public Node, private transport::SessionHandler {
     store::OutboxItem item;
     const PeerSession* session;
   };
+  // A peer's queue in memory is the head of its queue in the store: `pending` and `in_flight`
+  // together hold at most memory_limit_ items (besides them, only parked items and items whose
+  // outcome is being stored). Every item in memory has a seq at most `loaded_seq`. When
+  // `spilled`, the store holds further pending items after `loaded_seq`: Enqueue leaves them
+  // there and Refill reads them, in queue order, as memory drains. So an item enters memory
+  // once, either from its commit (Enqueue, while not spilled) or from a page read (seq above
+  // `loaded_seq`), never both; it goes back to the front of `pending` when its session ends or
+  // its outcome could not be stored, and leaves when its outcome is stored.
   struct PeerState {
     std::deque<store::OutboxItem> pending;
     absl::flat_hash_map<std::string, InFlight> in_flight;
+    int64_t loaded_seq = 0;  // highest seq ever held in memory
+    bool spilled = false;
     std::vector<std::weak_ptr<PeerSession>> sessions;  // open sessions, outbound first
     std::string last_error;
     int64_t last_error_ms = 0;
@@ -248,6 +269,7 @@ class NodeImpl final : public Node, private transport::SessionHandler {
 
   // On core_.
   void Enqueue(std::vector<store::OutboxItem> items);
+  void Refill(const std::string& peer, PeerState& ps);
   void Pump(const std::string& peer);
   std::shared_ptr<PeerSession> SessionFor(PeerState& ps);
   void FlushSubmissions();
@@ -275,7 +297,18 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   v1::ApiResponse Inbox(const v1::InboxRequest& request);
   std::vector<v1::PeerQueue> Queues();
   void ServeHttp(const HttpRequest& request, HttpRespond respond);
-  std::vector<GaugeSample> PeerGauges();  // on core_
+  // Per peer, what memory holds, taken on core_; then the gauges, completed from the store
+  // (off core_) for peers whose queue does not fit in memory.
+  struct PeerSnapshot {
+    std::string peer;
+    size_t in_memory = 0;
+    int64_t oldest_ms = 0;  // queued_at_ms of the oldest item in memory; 0 when none
+    bool spilled = false;
+    int64_t loaded_seq = 0;
+    bool up = false;
+  };
+  std::vector<PeerSnapshot> SnapshotPeers();  // on core_
+  std::vector<GaugeSample> PeerGauges(const std::vector<PeerSnapshot>& peers);
 
   v1::NodeConfig config_;
   engine::Catalog catalog_;
@@ -318,6 +351,9 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   absl::flat_hash_map<std::string, std::vector<std::shared_ptr<Waiter>>> waiters_;  // by notice key
   std::vector<store::OutboxItem> parked_;  // outcome not stored: sent again when park_timer_ fires
   asio::steady_timer park_timer_{core_};
+  size_t memory_limit_ = 0;                  // config max_peer_items_in_memory
+  asio::steady_timer refill_retry_{core_};  // armed when a page of a queue could not be read
+  bool refill_failed_ = false;              // logged once until a read succeeds again
 };
 
 absl::Status NodeImpl::Load() {
@@ -353,6 +389,8 @@ absl::Status NodeImpl::Load() {
   if (!node_tls.ok()) return node_tls.status();
   tls_ = std::move(*node_tls);
 
+  memory_limit_ = config_.max_peer_items_in_memory() != 0 ? config_.max_peer_items_in_memory()
+                                                         : kDefaultMaxPeerItemsInMemory;
   session_options_.window = config_.window();
   session_options_.max_frame_bytes = config_.max_frame_bytes();
   session_options_.heartbeat_interval = std::chrono::seconds(config_.heartbeat_seconds());
@@ -411,12 +449,27 @@ absl::Status NodeImpl::Load() {
 
 absl::Status NodeImpl::Start() {
   started_ms_ = NowMs();
-  auto pending = store_->PendingOutbox();
-  if (!pending.ok()) return pending.status();
-  for (auto& item : *pending) {
-    auto it = peers_.find(item.peer);
-    if (it == peers_.end()) continue;  // a peer removed from the config: its items wait in the store
-    it->second.pending.push_back(std::move(item));
+  // The head of each peer's queue, at most memory_limit_ items; Refill reads the rest as it
+  // drains. Items of a peer removed from the configuration wait in the store.
+  uint64_t pending = 0;
+  for (auto& [peer, ps] : peers_) {
+    auto page = store_->PendingPage(peer, 0, static_cast<uint32_t>(memory_limit_));
+    if (!page.ok()) return page.status();
+    for (auto& item : *page) {
+      ps.loaded_seq = item.seq;
+      ps.pending.push_back(std::move(item));
+    }
+    ps.spilled = ps.pending.size() == memory_limit_;
+    pending += ps.pending.size();
+    if (ps.spilled) {
+      auto tail = store_->PendingAfter(peer, ps.loaded_seq);
+      if (!tail.ok()) return tail.status();
+      pending += tail->count;
+      LogEvent(LogLevel::kInfo, "queue_beyond_memory",
+               {{"peer", peer},
+                {"in_memory", std::to_string(ps.pending.size())},
+                {"in_store_only", std::to_string(tail->count)}});
+    }
   }
 
   // The API socket: created by this user only (0600), replacing a stale socket file.
@@ -468,7 +521,7 @@ absl::Status NodeImpl::Start() {
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this] { io_.run(); });
   LogEvent(LogLevel::kInfo, "node_started",
            {{"node", config_.node_id()}, {"scheme", config_.scheme()}, {"listen", config_.listen()},
-            {"api_socket", config_.api_socket()}, {"pending", std::to_string(pending->size())}});
+            {"api_socket", config_.api_socket()}, {"pending", std::to_string(pending)}});
   return absl::OkStatus();
 }
 
@@ -590,7 +643,7 @@ void NodeImpl::OnClose(const std::shared_ptr<PeerSession>& session, const absl::
         ++i;
       }
     }
-    std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.queued_at_ms > b.queued_at_ms; });
+    std::sort(back.begin(), back.end(), [](const auto& a, const auto& b) { return a.seq > b.seq; });
     for (auto& item : back) ps.pending.push_front(std::move(item));
     Pump(session->peer_id());
   });
@@ -603,15 +656,69 @@ std::shared_ptr<PeerSession> NodeImpl::SessionFor(PeerState& ps) {
   return nullptr;
 }
 
+// On core_, once the items' commit is durable, with their seqs. Commits call back in the order
+// they committed, and each posts its Enqueue to core_ from there, so Enqueue sees every peer's
+// items in seq order.
 void NodeImpl::Enqueue(std::vector<store::OutboxItem> items) {
   std::vector<std::string> touched;
   for (auto& item : items) {
     auto it = peers_.find(item.peer);
     if (it == peers_.end()) continue;
+    PeerState& ps = it->second;
+    // Not queued (the peer already had an item with this key), or taken already by a page read
+    // made after this item's commit and before this call.
+    if (item.seq == 0 || item.seq <= ps.loaded_seq) continue;
+    if (ps.spilled || ps.pending.size() + ps.in_flight.size() >= memory_limit_) {
+      if (!ps.spilled) {
+        LogEvent(LogLevel::kInfo, "queue_beyond_memory",
+                 {{"peer", item.peer}, {"in_memory", std::to_string(ps.pending.size() + ps.in_flight.size())}});
+      }
+      ps.spilled = true;  // it stays in the store; Refill reads it after loaded_seq, in order
+      continue;
+    }
+    ps.loaded_seq = item.seq;
     if (std::find(touched.begin(), touched.end(), item.peer) == touched.end()) touched.push_back(item.peer);
-    it->second.pending.push_back(std::move(item));
+    ps.pending.push_back(std::move(item));
   }
   for (const auto& p : touched) Pump(p);
+}
+
+// On core_: once a spilled queue has drained to half the limit, the next items from the store,
+// enough to fill it again. Reading at half rather than at each ack makes each read a page of
+// many items.
+void NodeImpl::Refill(const std::string& peer, PeerState& ps) {
+  const size_t held = ps.pending.size() + ps.in_flight.size();
+  if (!ps.spilled || held > memory_limit_ / 2) return;
+  const size_t want = memory_limit_ - held;
+  auto page = store_->PendingPage(peer, ps.loaded_seq, static_cast<uint32_t>(want));
+  if (!page.ok()) {
+    // Nothing is lost, the items stay in the store; try again in a second.
+    if (!refill_failed_) {
+      refill_failed_ = true;
+      LogEvent(LogLevel::kError, "outbox_read_failed",
+               {{"peer", peer}, {"reason", std::string(page.status().message())}});
+    }
+    refill_retry_.expires_after(std::chrono::seconds(1));
+    refill_retry_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec || stopping_) return;
+      for (auto& [id, state] : peers_) {
+        if (state.spilled) Pump(id);
+      }
+    });
+    return;
+  }
+  refill_failed_ = false;
+  for (auto& item : *page) {
+    ps.loaded_seq = item.seq;
+    ps.pending.push_back(std::move(item));
+  }
+  // A short page reached the end of the queue as committed so far; what commits later is
+  // appended by Enqueue again.
+  if (page->size() < want) {
+    ps.spilled = false;
+    LogEvent(LogLevel::kInfo, "queue_in_memory",
+             {{"peer", peer}, {"in_memory", std::to_string(ps.pending.size() + ps.in_flight.size())}});
+  }
 }
 
 void NodeImpl::Pump(const std::string& peer) {
@@ -619,6 +726,7 @@ void NodeImpl::Pump(const std::string& peer) {
   PeerState& ps = peers_[peer];
   auto session = SessionFor(ps);
   if (!session) return;
+  Refill(peer, ps);
   while (!ps.pending.empty()) {
     store::OutboxItem& item = ps.pending.front();
     if (ps.in_flight.contains(item.key)) {  // already on its way (re-queued twice): drop the copy
@@ -753,10 +861,12 @@ void NodeImpl::OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack&
     if (sent.route_size() >= 2) {
       store::OutboxItem back = ReceiptItem(sent.route(sent.route_size() - 2), r, NowMs());
       unit.enqueue.push_back(back);
-      store_->Commit({std::move(unit)}, [this, back, item = std::move(item)](absl::Status s,
-                                                                             std::vector<store::UnitResult>) mutable {
+      store_->Commit({std::move(unit)}, [this, back, item = std::move(item)](
+                                            absl::Status s, std::vector<store::UnitResult> results) mutable {
         if (!s.ok()) return asio::post(core_, [this, item = std::move(item)]() mutable { Park(std::move(item)); });
-        asio::post(core_, [this, back] { Enqueue({back}); });
+        std::vector<store::OutboxItem> queued = {std::move(back)};
+        SetQueued(queued, results);
+        asio::post(core_, [this, queued = std::move(queued)]() mutable { Enqueue(std::move(queued)); });
       });
     } else {
       store_->Commit({std::move(unit)}, ParkOnFailure(std::move(item)));
@@ -810,7 +920,10 @@ void NodeImpl::CommitThenAck(std::shared_ptr<PeerSession> session, v1::NoticeFra
       metrics_.Count(duplicate ? Counter::kDuplicates : Counter::kReceived, {session->peer_id()});
     }
     if (after) after(duplicate);
-    if (!duplicate && !items.empty()) asio::post(core_, [this, items = std::move(items)]() mutable { Enqueue(std::move(items)); });
+    if (!duplicate && !items.empty()) {
+      SetQueued(items, results);
+      asio::post(core_, [this, items = std::move(items)]() mutable { Enqueue(std::move(items)); });
+    }
   });
 }
 
@@ -1145,7 +1258,9 @@ void NodeImpl::FlushSubmissions() {
     }
   }
   store_->Commit(std::move(units), [this, batch = std::move(batch), responses = std::move(responses),
-                                    items = std::move(items)](absl::Status s, std::vector<store::UnitResult>) mutable {
+                                    items = std::move(items)](absl::Status s,
+                                                              std::vector<store::UnitResult> results) mutable {
+    if (s.ok()) SetQueued(items, results);
     asio::post(core_, [this, s, batch = std::move(batch), responses = std::move(responses),
                        items = std::move(items)]() mutable {
       for (size_t r = 0; r < batch.size(); ++r) {
@@ -1344,25 +1459,58 @@ std::vector<v1::PeerQueue> NodeImpl::Queues() {
   return out;
 }
 
-// On core_: per peer, what memory holds (every pending item is loaded at start).
-std::vector<GaugeSample> NodeImpl::PeerGauges() {
-  std::vector<GaugeSample> depth, age, up;
-  const int64_t now = NowMs();
+std::vector<NodeImpl::PeerSnapshot> NodeImpl::SnapshotPeers() {
+  std::vector<PeerSnapshot> out;
   for (const auto& p : config_.peers()) {
     PeerState& ps = peers_[p.node_id()];
-    int64_t oldest = ps.pending.empty() ? 0 : ps.pending.front().queued_at_ms;
-    for (const auto& [key, f] : ps.in_flight) {
-      if (oldest == 0 || f.item.queued_at_ms < oldest) oldest = f.item.queued_at_ms;
+    PeerSnapshot& snap = out.emplace_back();
+    snap.peer = p.node_id();
+    snap.in_memory = ps.pending.size() + ps.in_flight.size();
+    for (const auto& item : ps.pending) {
+      if (snap.oldest_ms == 0 || item.queued_at_ms < snap.oldest_ms) snap.oldest_ms = item.queued_at_ms;
     }
-    const std::vector<std::pair<std::string, std::string>> peer = {{"peer", p.node_id()}};
-    depth.push_back({"sevex_peer_queue_depth", "Items queued for the peer and not yet acknowledged (pending and in flight).",
-                     peer, static_cast<double>(ps.pending.size() + ps.in_flight.size())});
+    for (const auto& [key, f] : ps.in_flight) {
+      if (snap.oldest_ms == 0 || f.item.queued_at_ms < snap.oldest_ms) snap.oldest_ms = f.item.queued_at_ms;
+    }
+    snap.spilled = ps.spilled;
+    snap.loaded_seq = ps.loaded_seq;
+    snap.up = SessionFor(ps) != nullptr;
+  }
+  return out;
+}
+
+// Off core_: the count of a long queue's tail reads the store's index (tens of milliseconds per
+// 100,000 items), which must not hold up the sessions. An item read into memory after the
+// snapshot is counted once, in the tail.
+std::vector<GaugeSample> NodeImpl::PeerGauges(const std::vector<PeerSnapshot>& peers) {
+  std::vector<GaugeSample> depth, memory, age, up;
+  const int64_t now = NowMs();
+  for (const PeerSnapshot& snap : peers) {
+    uint64_t count = snap.in_memory;
+    int64_t oldest = snap.oldest_ms;
+    if (snap.spilled) {
+      if (auto tail = store_->PendingAfter(snap.peer, snap.loaded_seq); tail.ok()) {
+        count += tail->count;
+        if (oldest == 0 || (tail->first_queued_ms != 0 && tail->first_queued_ms < oldest)) {
+          oldest = tail->first_queued_ms;
+        }
+      }
+    }
+    const std::vector<std::pair<std::string, std::string>> peer = {{"peer", snap.peer}};
+    depth.push_back({"sevex_peer_queue_depth",
+                     "Items queued for the peer and not yet acknowledged (pending and in flight), in memory "
+                     "or in the store.",
+                     peer, static_cast<double>(count)});
+    memory.push_back({"sevex_peer_queue_in_memory",
+                      "Of those, items held in memory (at most max_peer_items_in_memory); the rest wait in the store.",
+                      peer, static_cast<double>(snap.in_memory)});
     age.push_back({"sevex_peer_oldest_pending_seconds", "Age of the oldest unacknowledged item for the peer; 0 when none.",
                    peer, oldest == 0 ? 0.0 : std::max<int64_t>(0, now - oldest) / 1000.0});
     up.push_back({"sevex_peer_session_up", "1 when an authenticated session with the peer is open.", peer,
-                  SessionFor(ps) != nullptr ? 1.0 : 0.0});
+                  snap.up ? 1.0 : 0.0});
   }
   std::vector<GaugeSample> all = std::move(depth);
+  all.insert(all.end(), memory.begin(), memory.end());
   all.insert(all.end(), age.begin(), age.end());
   all.insert(all.end(), up.begin(), up.end());
   return all;
@@ -1388,8 +1536,10 @@ void NodeImpl::ServeHttp(const HttpRequest& request, HttpRespond respond) {
     }
     return respond({200, "text/plain; charset=utf-8", "ok\n"});
   }
-  asio::post(core_, [this, respond = std::move(respond)] {
-    respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Render(PeerGauges())});
+  asio::post(core_, [this, respond = std::move(respond)]() mutable {
+    asio::post(io_, [this, peers = SnapshotPeers(), respond = std::move(respond)] {
+      respond({200, "text/plain; version=0.0.4; charset=utf-8", metrics_.Render(PeerGauges(peers))});
+    });
   });
 }
 

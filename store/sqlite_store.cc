@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -62,8 +63,9 @@ CREATE TABLE outbox(
   reason TEXT NOT NULL DEFAULT '',
   settled_at_ms INTEGER NOT NULL DEFAULT 0,
   UNIQUE(peer, key));
--- Only pending items are indexed: settling one removes its entry instead of moving it.
-CREATE INDEX outbox_pending ON outbox(seq) WHERE state = 0;
+-- Only pending items are indexed: settling one removes its entry instead of moving it. By peer,
+-- so that one peer's queue is read a page at a time however long the others' are.
+CREATE INDEX outbox_pending_by_peer ON outbox(peer, seq) WHERE state = 0;
 CREATE INDEX outbox_by_notice ON outbox(origin, notice_id);
 
 CREATE TABLE receipts(
@@ -253,6 +255,9 @@ class SqliteStore final : public Store {
   void Close() override;
 
   absl::StatusOr<std::vector<OutboxItem>> PendingOutbox() override;
+  absl::StatusOr<std::vector<OutboxItem>> PendingPage(absl::string_view peer, int64_t after_seq,
+                                                      uint32_t limit) override;
+  absl::StatusOr<PendingTail> PendingAfter(absl::string_view peer, int64_t after_seq) override;
   absl::StatusOr<std::vector<std::string>> PeersHolding(absl::string_view origin,
                                                         absl::string_view notice_id) override;
   absl::StatusOr<std::optional<StoredNotice>> Latest(absl::string_view origin, absl::string_view notice_id) override;
@@ -273,7 +278,8 @@ class SqliteStore final : public Store {
   };
   // Statements of the reader connection, used only under reader_mu_.
   struct ReaderStmts {
-    Stmt pending_outbox, peers_holding, latest, get, notices, receipts, outbox_counts, notice_count, audit;
+    Stmt pending_outbox, pending_page, pending_after, peers_holding, latest, get, notices, receipts, outbox_counts,
+        notice_count, audit;
   };
 
   absl::StatusOr<Db> OpenConnection(absl::string_view role);
@@ -281,6 +287,7 @@ class SqliteStore final : public Store {
   absl::StatusOr<int64_t> QueryInt(sqlite3* db, const char* sql, absl::string_view op);
   absl::StatusOr<Stmt> Prepare(sqlite3* db, const std::string& sql);
   absl::Status CheckOrCreateSchema();
+  absl::Status IndexPendingByPeer();
   absl::Status PrepareWriter();
   absl::Status PrepareReader();
 
@@ -404,7 +411,7 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
     return absl::FailedPreconditionError(
         absl::StrCat(path_, ": cannot use the WAL journal (SQLite kept journal mode \"", mode, "\")"));
   }
-  if (!fresh) return absl::OkStatus();
+  if (!fresh) return IndexPendingByPeer();
 
   // IMMEDIATE takes the write lock up front, so a second process creating the same file at once
   // fails cleanly instead of interleaving two schemas.
@@ -417,6 +424,27 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
              "marking the schema");
   }
   if (s.ok()) s = Exec(db, "COMMIT", "creating the schema");
+  if (!s.ok() && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  return s;
+}
+
+// Stores created before the outbox was read one peer at a time index pending items by `seq`
+// alone (`outbox_pending`); a page of one peer's queue would then step over every other peer's
+// pending items before it. The index is replaced once, in one transaction. The tables do not
+// change, so the schema version stays: an older build opens the file as before.
+absl::Status SqliteStore::IndexPendingByPeer() {
+  sqlite3* db = writer_db_.get();
+  absl::StatusOr<int64_t> has = QueryInt(
+      db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_pending_by_peer'",
+      "reading the schema");
+  if (!has.ok()) return has.status();
+  if (*has != 0) return absl::OkStatus();  // nothing to do: nothing is written
+  if (auto s = Exec(db, "BEGIN IMMEDIATE", "indexing pending outbox items by peer"); !s.ok()) return s;
+  const std::string sql =
+      absl::StrCat("CREATE INDEX IF NOT EXISTS outbox_pending_by_peer ON outbox(peer, seq) WHERE state = ",
+                   kPending, "; DROP INDEX IF EXISTS outbox_pending;");
+  absl::Status s = Exec(db, sql.c_str(), "indexing pending outbox items by peer");
+  if (s.ok()) s = Exec(db, "COMMIT", "indexing pending outbox items by peer");
   if (!s.ok() && !sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
   return s;
 }
@@ -466,11 +494,24 @@ absl::Status SqliteStore::PrepareReader() {
       // A notice item's envelope is the notice row's: the outbox keeps only the rest of the frame.
       {&r_.pending_outbox,
        absl::StrCat("SELECT o.peer, o.key, o.kind, o.origin, o.notice_id, o.revision, o.frame, o.queued_at_ms, "
-                    "n.envelope FROM outbox AS o LEFT JOIN notices AS n ON o.kind = ",
+                    "n.envelope, o.seq FROM outbox AS o LEFT JOIN notices AS n ON o.kind = ",
                     static_cast<int>(ItemKind::kNotice),
                     " AND n.origin = o.origin AND n.notice_id = o.notice_id AND n.revision = o.revision "
                     "WHERE o.state = ",
                     kPending, " ORDER BY o.seq")},
+      // `state = 0` as written in the partial index, so that the index serves the query: a
+      // range of (peer, seq), read in order, LIMIT rows and no more.
+      {&r_.pending_page,
+       absl::StrCat("SELECT o.peer, o.key, o.kind, o.origin, o.notice_id, o.revision, o.frame, o.queued_at_ms, "
+                    "n.envelope, o.seq FROM outbox AS o LEFT JOIN notices AS n ON o.kind = ",
+                    static_cast<int>(ItemKind::kNotice),
+                    " AND n.origin = o.origin AND n.notice_id = o.notice_id AND n.revision = o.revision "
+                    "WHERE o.peer = ?1 AND o.state = ",
+                    kPending, " AND o.seq > ?2 ORDER BY o.seq LIMIT ?3")},
+      {&r_.pending_after,
+       absl::StrCat("SELECT count(*), (SELECT queued_at_ms FROM outbox WHERE peer = ?1 AND state = ", kPending,
+                    " AND seq > ?2 ORDER BY seq LIMIT 1) FROM outbox WHERE peer = ?1 AND state = ", kPending,
+                    " AND seq > ?2")},
       {&r_.peers_holding, absl::StrCat("SELECT DISTINCT peer FROM outbox WHERE origin = ? AND notice_id = ? AND kind = ",
                                        static_cast<int>(ItemKind::kNotice), " AND state != ", kRefused,
                                        " ORDER BY peer")},
@@ -633,10 +674,10 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
       std::vector<UnitResult>& r = results->emplace_back();
       r.reserve(request.units.size());
       for (const Unit& unit : request.units) {
-        UnitResult result = UnitResult::kApplied;
+        UnitResult result;
         status = Apply(unit, now_ms, &result);
         if (!status.ok()) break;
-        r.push_back(result);
+        r.push_back(std::move(result));
       }
       if (!status.ok()) break;
     }
@@ -714,11 +755,13 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
     row.peer = n.received_from;
     if (auto s = InsertAudit(row, now_ms); !s.ok()) return s;
   }
-  *result = duplicate ? UnitResult::kDuplicate : UnitResult::kApplied;
+  result->kind = duplicate ? UnitResult::kDuplicate : UnitResult::kApplied;
+  result->queued.assign(unit.enqueue.size(), 0);
 
   // A duplicate was already forwarded and receipted when it first arrived; doing it again would
   // send it twice.
   if (!duplicate) {
+    size_t i = 0;
     for (const OutboxItem& item : unit.enqueue) {
       sqlite3_stmt* s = w_.insert_outbox.get();
       StmtUse use(s);
@@ -734,6 +777,9 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
                          .rc();
       if (rc != SQLITE_OK) return SqlError(path_, db, rc, "binding an outbox item");
       if (auto st = Step(s, "queueing an outbox item"); !st.ok()) return st;
+      // seq is the rowid; OR IGNORE leaves an existing (peer, key) as it was and changes nothing.
+      if (sqlite3_changes(db) == 1) result->queued[i] = sqlite3_last_insert_rowid(db);
+      ++i;
     }
   }
   for (const Settle& settle : unit.settle) {
@@ -792,9 +838,51 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingOutbox() {
     item.frame = ColumnBytes(s, 6);
     item.queued_at_ms = sqlite3_column_int64(s, 7);
     item.envelope = ColumnBytes(s, 8);
+    item.seq = sqlite3_column_int64(s, 9);
   }
   if (rc != SQLITE_DONE) return ReadError(rc, "reading the pending outbox");
   return items;
+}
+
+absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingPage(absl::string_view peer, int64_t after_seq,
+                                                                  uint32_t limit) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  if (!reader_db_) return ReaderClosed();
+  sqlite3_stmt* s = r_.pending_page.get();
+  StmtUse use(s);
+  int rc = Binder(s).Text(peer).Int(after_seq).Int(std::max<uint32_t>(limit, 1)).rc();
+  if (rc != SQLITE_OK) return ReadError(rc, "binding a page of a peer's queue");
+  std::vector<OutboxItem> items;
+  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+    OutboxItem& item = items.emplace_back();
+    item.peer = ColumnBytes(s, 0);
+    item.key = ColumnBytes(s, 1);
+    item.kind = static_cast<ItemKind>(sqlite3_column_int(s, 2));
+    item.origin = ColumnBytes(s, 3);
+    item.notice_id = ColumnBytes(s, 4);
+    item.revision = ColumnRevision(s, 5);
+    item.frame = ColumnBytes(s, 6);
+    item.queued_at_ms = sqlite3_column_int64(s, 7);
+    item.envelope = ColumnBytes(s, 8);
+    item.seq = sqlite3_column_int64(s, 9);
+  }
+  if (rc != SQLITE_DONE) return ReadError(rc, "reading a page of a peer's queue");
+  return items;
+}
+
+absl::StatusOr<PendingTail> SqliteStore::PendingAfter(absl::string_view peer, int64_t after_seq) {
+  std::lock_guard<std::mutex> lock(reader_mu_);
+  if (!reader_db_) return ReaderClosed();
+  sqlite3_stmt* s = r_.pending_after.get();
+  StmtUse use(s);
+  int rc = Binder(s).Text(peer).Int(after_seq).rc();
+  if (rc != SQLITE_OK) return ReadError(rc, "binding a count of a peer's queue");
+  rc = sqlite3_step(s);
+  if (rc != SQLITE_ROW) return ReadError(rc, "counting a peer's queue");
+  PendingTail tail;
+  tail.count = static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+  tail.first_queued_ms = sqlite3_column_int64(s, 1);  // NULL (none) reads as 0
+  return tail;
 }
 
 absl::StatusOr<std::vector<std::string>> SqliteStore::PeersHolding(absl::string_view origin,

@@ -163,6 +163,8 @@ TEST_F(NodeConfigTest, DefaultsAreFilledIn) {
   EXPECT_EQ(config->max_frame_bytes(), 1u << 20);
   EXPECT_EQ(config->heartbeat_seconds(), 10u);
   EXPECT_EQ(config->idle_timeout_seconds(), 30u);
+  EXPECT_EQ(config->max_peer_items_in_memory(), 4096u);
+  EXPECT_EQ(config->max_peer_items_in_memory(), kDefaultMaxPeerItemsInMemory);
 }
 
 TEST_F(NodeConfigTest, ExplicitValuesAreKeptAndIdleDefaultFollowsHeartbeat) {
@@ -172,6 +174,14 @@ TEST_F(NodeConfigTest, ExplicitValuesAreKeptAndIdleDefaultFollowsHeartbeat) {
   EXPECT_EQ(config->max_frame_bytes(), 65536u);
   EXPECT_EQ(config->heartbeat_seconds(), 20u);
   EXPECT_EQ(config->idle_timeout_seconds(), 60u);
+}
+
+TEST_F(NodeConfigTest, PeerItemsInMemoryWithinItsRangeAreKept) {
+  for (uint32_t n : {16u, 100u, 1048576u}) {
+    auto config = Load(absl::StrCat(GoodConfig(), "max_peer_items_in_memory: ", n, "\n"));
+    ASSERT_TRUE(config.ok()) << config.status();
+    EXPECT_EQ(config->max_peer_items_in_memory(), n);
+  }
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -304,6 +314,15 @@ TEST_F(NodeConfigTest, IdleTimeoutNotLongerThanHeartbeat) {
     const std::string text = absl::StrCat(GoodConfig(), "heartbeat_seconds: 10\nidle_timeout_seconds: ", idle, "\n");
     ExpectOneError(text, absl::StrCat(At(text, "idle_timeout_seconds:"),
                                       ": idle_timeout_seconds: must be longer than heartbeat_seconds"));
+  }
+}
+
+TEST_F(NodeConfigTest, PeerItemsInMemoryOutOfRange) {
+  for (const char* n : {"1", "15", "1048577", "4000000000"}) {
+    const std::string text = absl::StrCat(GoodConfig(), "max_peer_items_in_memory: ", n, "\n");
+    ExpectOneError(text, absl::StrCat(At(text, "max_peer_items_in_memory:"),
+                                      ": max_peer_items_in_memory: must be between 16 and 1048576 (0 means the "
+                                      "default, 4096)"));
   }
 }
 

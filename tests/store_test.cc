@@ -1,10 +1,11 @@
 // store/sqlite_store: the node's durable state — notices read back field for field, duplicates
 // (skipped enqueue and receipts, applied settle and audit), the outbox in queue order with its
-// per-peer counts, receipt upserts that never step back to PENDING, data surviving a restart
-// and a process dying without closing, refusal of files that are not sevex stores (untouched),
-// group commit from many threads, a failed commit (full store) leaving no trace and not taking
-// down commits grouped with it, Close() finishing what was queued, and the times the store
-// stamps itself taken from SqliteOptions::clock_ms.
+// per-peer counts, one peer's queue read a page at a time after a position (and the older index
+// replaced), receipt upserts that never step back to PENDING, data surviving a restart and a
+// process dying without closing, refusal of files that are not sevex stores (untouched), group
+// commit from many threads, a failed commit (full store) leaving no trace and not taking down
+// commits grouped with it, Close() finishing what was queued, and the times the store stamps
+// itself taken from SqliteOptions::clock_ms.
 #include "store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -498,6 +499,164 @@ TEST_F(StoreTest, SettleRemovesFromPendingAndOutboxCountsPerPeer) {
   ASSERT_EQ(counts->size(), 2u);
   EXPECT_EQ(Fields((*counts)[0]), Fields(PeerCounts{"alpha", 1, 300, 1, 1}));
   EXPECT_EQ(Fields((*counts)[1]), Fields(PeerCounts{"beta", 0, 0, 2, 0}));
+}
+
+// A node that holds only the head of a long queue in memory reads the rest a page at a time.
+TEST_F(StoreTest, PendingPageReadsOnePeerInQueueOrderAfterAPosition) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  // Two peers' items interleaved, and a notice whose envelope the page joins in.
+  Unit u;
+  u.insert = Notice("o", "n", 1, 1000);
+  for (int i = 0; i < 6; ++i) {
+    u.enqueue.push_back(Item("alpha", absl::StrCat("a", i), 100 + i, "o", "n", 1));
+    u.enqueue.push_back(Item("beta", absl::StrCat("b", i), 100 + i, "o", "n", 1, ItemKind::kReceipt));
+  }
+  Outcome out = CommitAndWait(*store, {std::move(u)});
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  ASSERT_EQ(out.results.size(), 1u);
+  // The commit says where each item was queued: increasing, one per enqueued item.
+  const std::vector<int64_t> queued = out.results[0].queued;
+  ASSERT_EQ(queued.size(), 12u);
+  EXPECT_TRUE(std::is_sorted(queued.begin(), queued.end()));
+  EXPECT_GT(queued[0], 0);
+
+  absl::StatusOr<std::vector<OutboxItem>> page = store->PendingPage("alpha", 0, 4);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Keys(*page), ElementsAre("alpha:a0", "alpha:a1", "alpha:a2", "alpha:a3"));
+  for (size_t i = 0; i < page->size(); ++i) {
+    EXPECT_EQ((*page)[i].seq, queued[2 * i]) << "the seq the commit reported";
+    EXPECT_EQ(Fields((*page)[i]), Fields(Item("alpha", absl::StrCat("a", i), 100 + i, "o", "n", 1)));
+    EXPECT_EQ((*page)[i].envelope, Notice("o", "n", 1, 1000).envelope);
+  }
+
+  // Meanwhile the head is delivered, and more is queued for both peers.
+  Unit more;
+  more.settle = {Delivered("alpha", "a0"), Delivered("alpha", "a1"), Delivered("alpha", "a2"), Delivered("alpha", "a3")};
+  more.enqueue = {Item("beta", "b6", 200), Item("alpha", "a6", 200), Item("alpha", "a7", 201)};
+  out = CommitAndWait(*store, {std::move(more)});
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  ASSERT_EQ(out.results[0].queued.size(), 3u);
+  EXPECT_GT(out.results[0].queued[1], queued.back()) << "queued later, placed later";
+
+  // The next page starts after the last item read: neither what was read before nor what was
+  // settled since comes back, and what was committed since follows in order.
+  page = store->PendingPage("alpha", (*page).back().seq, 3);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Keys(*page), ElementsAre("alpha:a4", "alpha:a5", "alpha:a6"));
+  EXPECT_EQ((*page)[2].seq, out.results[0].queued[1]);
+  page = store->PendingPage("alpha", (*page).back().seq, 3);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Keys(*page), ElementsAre("alpha:a7")) << "a short page: the end of the queue";
+  page = store->PendingPage("alpha", (*page).back().seq, 3);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(*page, IsEmpty());
+
+  // The other peer's queue is whole, and a peer with nothing queued has an empty page.
+  page = store->PendingPage("beta", 0, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(Keys(*page), ElementsAre("beta:b0", "beta:b1", "beta:b2", "beta:b3", "beta:b4", "beta:b5", "beta:b6"));
+  EXPECT_EQ((*page)[0].envelope, "") << "a receipt's payload is in its frame";
+  page = store->PendingPage("gamma", 0, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_THAT(*page, IsEmpty());
+}
+
+TEST_F(StoreTest, PendingAfterCountsTheRestOfOnePeersQueue) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Unit u;
+  u.enqueue = {Item("alpha", "a0", 300), Item("beta", "b0", 50), Item("alpha", "a1", 200), Item("alpha", "a2", 400)};
+  Outcome out = CommitAndWait(*store, {std::move(u)});
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  const std::vector<int64_t> queued = out.results[0].queued;
+
+  absl::StatusOr<PendingTail> tail = store->PendingAfter("alpha", 0);
+  ASSERT_TRUE(tail.ok()) << tail.status();
+  EXPECT_EQ(tail->count, 3u);
+  EXPECT_EQ(tail->first_queued_ms, 300) << "the first in queue order";
+  tail = store->PendingAfter("alpha", queued[0]);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->count, 2u);
+  EXPECT_EQ(tail->first_queued_ms, 200);
+
+  Unit s;
+  s.settle = {Delivered("alpha", "a1")};
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(s)}).status.ok());
+  tail = store->PendingAfter("alpha", queued[0]);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->count, 1u);
+  EXPECT_EQ(tail->first_queued_ms, 400);
+  tail = store->PendingAfter("alpha", queued[3]);
+  ASSERT_TRUE(tail.ok());
+  EXPECT_EQ(tail->count, 0u);
+  EXPECT_EQ(tail->first_queued_ms, 0);
+}
+
+// The commit reports 0 for an item it did not queue, so that the node does not hold it twice.
+TEST_F(StoreTest, CommitReportsNoPlaceForAnItemNotQueued) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Unit first = InsertUnit(Notice("o", "n", 1, 1000, "p"));
+  first.enqueue = {Item("x", "k1", 1)};
+  Outcome out = CommitAndWait(*store, {std::move(first)});
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  const int64_t k1 = out.results[0].queued.at(0);
+  EXPECT_GT(k1, 0);
+
+  Unit same_key;  // (x, k1) is queued already: left as it was
+  same_key.enqueue = {Item("x", "k1", 2), Item("x", "k2", 3)};
+  Unit duplicate = InsertUnit(Notice("o", "n", 1, 1000, "q"));  // notice stored already: enqueue skipped
+  duplicate.enqueue = {Item("y", "k3", 4), Item("y", "k4", 5)};
+  out = CommitAndWait(*store, {std::move(same_key), std::move(duplicate)});
+  ASSERT_TRUE(out.status.ok()) << out.status;
+  ASSERT_EQ(out.results.size(), 2u);
+  EXPECT_EQ(out.results[0], UnitResult::kApplied);
+  ASSERT_EQ(out.results[0].queued.size(), 2u);
+  EXPECT_EQ(out.results[0].queued[0], 0);
+  EXPECT_GT(out.results[0].queued[1], k1);
+  EXPECT_EQ(out.results[1], UnitResult::kDuplicate);
+  EXPECT_THAT(out.results[1].queued, ElementsAre(0, 0)) << "one entry per enqueued item, none queued";
+
+  absl::StatusOr<std::vector<OutboxItem>> page = store->PendingPage("x", 0, 10);
+  ASSERT_TRUE(page.ok());
+  ASSERT_EQ(page->size(), 2u);
+  EXPECT_EQ((*page)[0].seq, k1);
+  EXPECT_EQ((*page)[0].queued_at_ms, 1) << "the first queued item is kept";
+}
+
+// A store made before pending items were indexed by peer gets the new index when opened, in
+// place of the old one, with its data as it was.
+TEST_F(StoreTest, AnOlderStoreIsIndexedByPeerWhenOpened) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    Unit u;
+    u.enqueue = {Item("alpha", "a0", 100), Item("beta", "b0", 100), Item("alpha", "a1", 101)};
+    ASSERT_TRUE(CommitAndWait(*store, {std::move(u)}).status.ok());
+  }
+  RawSql(path_, "DROP INDEX outbox_pending_by_peer; CREATE INDEX outbox_pending ON outbox(seq) WHERE state = 0;");
+
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<std::vector<OutboxItem>> page = store->PendingPage("alpha", 0, 10);
+  ASSERT_TRUE(page.ok()) << page.status();
+  EXPECT_THAT(Keys(*page), ElementsAre("alpha:a0", "alpha:a1"));
+  store->Close();
+  store.reset();
+
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  const char* sql =
+      "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE "
+      "'outbox_pending%' ORDER BY name)";
+  ASSERT_EQ(sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  const unsigned char* names = sqlite3_column_text(stmt, 0);
+  EXPECT_EQ(std::string(names != nullptr ? reinterpret_cast<const char*>(names) : ""), "outbox_pending_by_peer");
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
 }
 
 TEST_F(StoreTest, PeersHoldingListsPendingAndDeliveredNotRefused) {

@@ -255,6 +255,7 @@ class SqliteStore final : public Store {
   void Close() override;
 
   absl::StatusOr<std::vector<OutboxItem>> PendingOutbox() override;
+  absl::StatusOr<std::vector<OutboxItem>> ReadOutboxItems(sqlite3_stmt* s, const char* what);
   absl::StatusOr<std::vector<OutboxItem>> PendingPage(absl::string_view peer, int64_t after_seq,
                                                       uint32_t limit) override;
   absl::StatusOr<PendingTail> PendingAfter(absl::string_view peer, int64_t after_seq) override;
@@ -825,6 +826,11 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingOutbox() {
   if (!reader_db_) return ReaderClosed();
   sqlite3_stmt* s = r_.pending_outbox.get();
   StmtUse use(s);
+  return ReadOutboxItems(s, "reading the pending outbox");
+}
+
+// The rows of pending_outbox or pending_page (the same columns), as items.
+absl::StatusOr<std::vector<OutboxItem>> SqliteStore::ReadOutboxItems(sqlite3_stmt* s, const char* what) {
   std::vector<OutboxItem> items;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -840,7 +846,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingOutbox() {
     item.envelope = ColumnBytes(s, 8);
     item.seq = sqlite3_column_int64(s, 9);
   }
-  if (rc != SQLITE_DONE) return ReadError(rc, "reading the pending outbox");
+  if (rc != SQLITE_DONE) return ReadError(rc, what);
   return items;
 }
 
@@ -852,22 +858,7 @@ absl::StatusOr<std::vector<OutboxItem>> SqliteStore::PendingPage(absl::string_vi
   StmtUse use(s);
   int rc = Binder(s).Text(peer).Int(after_seq).Int(std::max<uint32_t>(limit, 1)).rc();
   if (rc != SQLITE_OK) return ReadError(rc, "binding a page of a peer's queue");
-  std::vector<OutboxItem> items;
-  while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    OutboxItem& item = items.emplace_back();
-    item.peer = ColumnBytes(s, 0);
-    item.key = ColumnBytes(s, 1);
-    item.kind = static_cast<ItemKind>(sqlite3_column_int(s, 2));
-    item.origin = ColumnBytes(s, 3);
-    item.notice_id = ColumnBytes(s, 4);
-    item.revision = ColumnRevision(s, 5);
-    item.frame = ColumnBytes(s, 6);
-    item.queued_at_ms = sqlite3_column_int64(s, 7);
-    item.envelope = ColumnBytes(s, 8);
-    item.seq = sqlite3_column_int64(s, 9);
-  }
-  if (rc != SQLITE_DONE) return ReadError(rc, "reading a page of a peer's queue");
-  return items;
+  return ReadOutboxItems(s, "reading a page of a peer's queue");
 }
 
 absl::StatusOr<PendingTail> SqliteStore::PendingAfter(absl::string_view peer, int64_t after_seq) {

@@ -48,6 +48,8 @@ absl::Status FrameDecoder::Feed(absl::string_view bytes, std::vector<v1::Frame>*
     at += kFrameHeaderBytes + size;
   }
   buffer_.erase(0, at);
+  // The room a large frame needed is not kept by a session that then idles.
+  if (buffer_.empty() && buffer_.capacity() > 64 * 1024) std::string().swap(buffer_);
   return absl::OkStatus();
 }
 

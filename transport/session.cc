@@ -1,5 +1,6 @@
 #include "transport/session.h"
 
+#include <boost/asio/ssl/error.hpp>
 #include <algorithm>
 #include <cmath>
 
@@ -14,6 +15,9 @@ namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
+
+// Write buffers above this capacity are released once written, not kept for the next write.
+constexpr size_t kWriteBufferKept = 16 * 1024;
 
 const char* KindName(const v1::Frame& f) {
   switch (f.kind_case()) {
@@ -45,7 +49,8 @@ std::shared_ptr<PeerSession> PeerSession::Create(tcp::socket socket, NodeTls& tl
 
 PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions& options, SessionHandler* handler,
                          Role role, std::optional<std::string> expected_peer, ResumptionSlot* resumption)
-    : stream_(std::move(socket), role == Role::kServer ? tls.server_context() : tls.client_context()),
+    : stream_(std::move(socket),
+              (role == Role::kServer ? tls.server_context() : tls.client_context()).native_handle()),
       tls_(tls),
       options_(options),
       handler_(handler),
@@ -58,8 +63,8 @@ PeerSession::PeerSession(tcp::socket socket, NodeTls& tls, const SessionOptions&
   // Frames are small and latency matters (acks, heartbeats); coalescing is done here, so
   // Nagle's algorithm would only add delay.
   boost::system::error_code ec;
-  stream_.lowest_layer().set_option(tcp::no_delay(true), ec);
-  const tcp::endpoint remote = stream_.lowest_layer().remote_endpoint(ec);
+  stream_.socket().set_option(tcp::no_delay(true), ec);
+  const tcp::endpoint remote = stream_.socket().remote_endpoint(ec);
   if (!ec) remote_ = absl::StrCat(remote.address().to_string(), ":", remote.port());
 }
 
@@ -80,10 +85,11 @@ void PeerSession::Start() {
       self->Finish(absl::DeadlineExceededError(absl::StrCat("no TLS handshake and Hello within ",
                                                             self->options_.handshake_timeout.count(), " ms")));
     });
-    if (self->role_ == Role::kClient) NodeTls::PrepareClient(self->stream_.native_handle(), self->resumption_);
-    self->stream_.async_handshake(
-        self->role_ == Role::kServer ? ssl::stream_base::server : ssl::stream_base::client,
-        [self](const boost::system::error_code& ec) { self->OnHandshake(ec); });
+    if (self->role_ == Role::kClient && self->stream_.native_handle() != nullptr) {
+      NodeTls::PrepareClient(self->stream_.native_handle(), self->resumption_);
+    }
+    self->stream_.AsyncHandshake(self->role_ == Role::kServer ? TlsStream::kServer : TlsStream::kClient,
+                                 [self](const boost::system::error_code& ec) { self->OnHandshake(ec); });
   });
 }
 
@@ -113,8 +119,8 @@ void PeerSession::OnHandshake(const boost::system::error_code& ec) {
 }
 
 void PeerSession::ReadMore() {
-  stream_.async_read_some(asio::buffer(read_buffer_), [self = shared_from_this()](const boost::system::error_code& ec,
-                                                                                  size_t n) {
+  stream_.AsyncReadSome(asio::buffer(read_buffer_), [self = shared_from_this()](
+                                                        const boost::system::error_code& ec, size_t n) {
     if (self->finished_) return;
     if (ec) {
       // A peer that drops without close_notify shows as a truncated stream: a closed session.
@@ -310,22 +316,27 @@ void PeerSession::WriteMore() {
   std::swap(write_in_flight_, write_pending_);
   write_pending_.clear();
   writing_ = true;
-  asio::async_write(stream_, asio::buffer(write_in_flight_),
-                    [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
-                      self->writing_ = false;
-                      self->write_in_flight_.clear();
-                      if (self->finished_) return;
-                      if (ec) {
-                        self->Finish(absl::UnavailableError(absl::StrCat("write to sevex://", self->peer_id_,
-                                                                         " failed: ", ec.message())));
-                        return;
-                      }
-                      if (self->closing_ && self->write_pending_.empty()) {
-                        self->Finish(absl::OkStatus());
-                        return;
-                      }
-                      self->WriteMore();
-                    });
+  stream_.AsyncWrite(asio::buffer(write_in_flight_),
+                     [self = shared_from_this()](const boost::system::error_code& ec, size_t) {
+                       self->writing_ = false;
+                       // A burst's buffer is not kept by a session that then idles.
+                       if (self->write_in_flight_.capacity() > kWriteBufferKept) {
+                         std::string().swap(self->write_in_flight_);
+                       } else {
+                         self->write_in_flight_.clear();
+                       }
+                       if (self->finished_) return;
+                       if (ec) {
+                         self->Finish(absl::UnavailableError(
+                             absl::StrCat("write to sevex://", self->peer_id_, " failed: ", ec.message())));
+                         return;
+                       }
+                       if (self->closing_ && self->write_pending_.empty()) {
+                         self->Finish(absl::OkStatus());
+                         return;
+                       }
+                       self->WriteMore();
+                     });
 }
 
 void PeerSession::ArmHeartbeat() {
@@ -371,8 +382,8 @@ void PeerSession::Finish(absl::Status reason) {
   deadline_.cancel();
   heartbeat_.cancel();
   boost::system::error_code ignored;
-  stream_.lowest_layer().shutdown(tcp::socket::shutdown_both, ignored);
-  stream_.lowest_layer().close(ignored);
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.socket().close(ignored);
   // A session that never opened was refused (handshake, identity, Hello); one that did ended.
   if (reason.ok()) {
     LogEvent(LogLevel::kInfo, "session_closed", {{"peer", peer_id_}, {"remote", remote_}});

@@ -16,7 +16,6 @@
 #define SEVEX_TRANSPORT_SESSION_H_
 
 #include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include "sevex/v1/frame.pb.h"
 #include "transport/frame_codec.h"
 #include "transport/tls.h"
+#include "transport/tls_stream.h"
 
 namespace sevex::transport {
 
@@ -63,8 +63,6 @@ class SessionHandler {
 class PeerSession : public std::enable_shared_from_this<PeerSession> {
  public:
   enum class Role { kServer, kClient };
-  using Stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
-
   // `socket` must be connected and bound to a strand executor. A client names the peer it
   // dialled in `expected_peer`.
   // A client may pass the peer's `resumption` slot to resume its last TLS session.
@@ -111,7 +109,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   void Fail(absl::Status reason, const char* goodbye_code);
   void Finish(absl::Status reason);
 
-  Stream stream_;
+  TlsStream stream_;
   NodeTls& tls_;
   SessionOptions options_;
   SessionHandler* handler_;
@@ -143,7 +141,7 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   std::string write_in_flight_;
   bool writing_ = false;
   bool dispatching_ = false;  // handling a read's frames: hold writes until all are handled
-  std::array<char, 64 * 1024> read_buffer_;
+  std::array<char, 16 * 1024> read_buffer_;  // one record's worth: pages an idle session never touches
 };
 
 // Exponential backoff with full jitter: attempt n waits a random time in

@@ -154,7 +154,7 @@ TEST_F(NodeFlappingPeerTest, AThousandFlapsLeaveDescriptorsAndMemoryFlat) {
   const int64_t rss_after = RssKiB(node);
   // A descriptor or even 2 KiB kept per dropped session would show.
   EXPECT_LE(fds_after, fds_before + 1) << "descriptors before " << fds_before << ", after " << fds_after;
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef SEVEX_SANITIZED
   // A sanitizer keeps freed memory in quarantine: RSS says nothing there (LeakSanitizer does).
 #else
   EXPECT_LT(rss_after - rss_before, 2 * 1024) << "RSS before " << rss_before << " KiB, after " << rss_after << " KiB";

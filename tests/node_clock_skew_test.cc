@@ -4,19 +4,16 @@
 // refused for the skew; every time a node shows is on its own clock (received_at, `inbox
 // --since`, the outbox's oldest age), and no age is negative — also when a node's clock is set
 // back while items wait in its outbox. A malformed offset is refused.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -31,6 +28,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
@@ -104,16 +102,8 @@ double PeerGauge(const std::string& metrics, const std::string& name, const std:
 }
 
 // Runs the `sevex` command with extra environment; its exit code and output.
-std::pair<int, std::string> Sevex(const std::string& env, const std::string& args) {
-  const std::string command = absl::StrCat("env ", env, " '", SEVEX_BINARY, "' ", args, " 2>&1");
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sevex::testing::Outcome Sevex(const std::string& env, const std::string& args) {
+  return sevex::testing::Shell(absl::StrCat("env ", env, " '", SEVEX_BINARY, "' ", args, " 2>&1"));
 }
 
 class NodeClockSkewTest : public ::testing::Test {
@@ -142,7 +132,7 @@ class NodeClockSkewTest : public ::testing::Test {
   absl::Status Start(const std::string& id) { return net_->Start(id, {Env(id)}); }
   // The environment that puts a process on `id`'s machine: its clock.
   std::string Env(const std::string& id) { return absl::StrCat("SEVEX_TEST_CLOCK_OFFSET_MS=", offsets_[id]); }
-  std::pair<int, std::string> Command(const std::string& id, const std::string& args) {
+  sevex::testing::Outcome Command(const std::string& id, const std::string& args) {
     return Sevex(Env(id), absl::StrCat(args, " --config '", net_->ConfigPath(id), "'"));
   }
 
@@ -220,11 +210,12 @@ TEST_F(NodeClockSkewTest, ExchangeWorksExactlyOnceAndEachNodeShowsItsOwnClock) {
 
     // `inbox --since 1h` on the node's machine lists everything just received, and nothing older
     // than an hour by that clock: the last 10 minutes, on a clock a day off from its peers'.
-    auto [code, out] = Command(node, "inbox --since 1h --format jsonl");
-    EXPECT_EQ(code, 0) << out;
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 10) << out;
-    std::tie(code, out) = Command(node, "inbox --since 2h --own --format jsonl");
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 5) << out;
+    const sevex::testing::Outcome received = Command(node, "inbox --since 1h --format jsonl");
+    EXPECT_EQ(received.exit_code, 0) << received.out;
+    EXPECT_EQ(std::count(received.out.begin(), received.out.end(), '\n'), 10) << received.out;
+    const sevex::testing::Outcome own_listed = Command(node, "inbox --since 2h --own --format jsonl");
+    EXPECT_EQ(own_listed.exit_code, 0) << own_listed.out;
+    EXPECT_EQ(std::count(own_listed.out.begin(), own_listed.out.end(), '\n'), 5) << own_listed.out;
 
     // Nothing waits; nothing is old.
     for (const char* peer : {kCl, kUk, kAu}) {

@@ -5,10 +5,9 @@
 //         hub.oas ─── au.asd    which relays from any origin to any peer.
 //
 // Each test checks what reaches whom, in which scheme, with which receipts at the origin.
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -20,6 +19,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
@@ -220,15 +220,11 @@ TEST_F(NodeExchangeTest, ASignatureAlteredByARelayIsRefusedWithTheReasonAtTheOri
   EXPECT_FALSE(Has(kAu, kCl, "tampered-1"));
 
   // The operator sees it with the command.
-  const std::string cmd = absl::StrCat(SEVEX_BINARY, " inbox --own --socket ", net_->SocketPath(kCl), " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
-  EXPECT_THAT(out, HasSubstr("tampered-1"));
-  EXPECT_THAT(out, ::testing::ContainsRegex("au\\.asd +refused +bad_signature: the origin signature of cl\\.csirt does not verify"));
+  const sevex::testing::Outcome shown =
+      sevex::testing::Shell(absl::StrCat(SEVEX_BINARY, " inbox --own --socket ", net_->SocketPath(kCl), " 2>&1"));
+  EXPECT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_THAT(shown.out, HasSubstr("tampered-1"));
+  EXPECT_THAT(shown.out, ::testing::ContainsRegex("au\\.asd +refused +bad_signature: the origin signature of cl\\.csirt does not verify"));
 }
 
 TEST_F(NodeExchangeTest, APeerThatWasDownReceivesEverythingWhenItReturns) {

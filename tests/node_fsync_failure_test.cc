@@ -4,11 +4,9 @@
 // outcome cannot be stored are retried; when fsync works again the node takes submissions
 // without a restart and every notice accepted reaches the peer exactly once. A node killed while
 // fsync fails does not come back with a submission it refused.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -26,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
@@ -89,16 +88,8 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = s
 }
 
 // Runs the `sevex` command; its exit code and what it printed (stdout and stderr).
-std::pair<int, std::string> Sevex(const std::string& args) {
-  const std::string command = absl::StrCat("'", SEVEX_BINARY, "' ", args, " 2>&1");
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sevex::testing::Outcome Sevex(const std::string& args) {
+  return sevex::testing::Shell(absl::StrCat("'", SEVEX_BINARY, "' ", args, " 2>&1"));
 }
 
 class NodeFsyncFailureTest : public ::testing::Test {

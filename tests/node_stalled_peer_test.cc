@@ -12,7 +12,7 @@
 // every item waiting; after the peer resumes, and after the origin restarts with a long queue,
 // the peer receives every notice exactly once.
 #include <sys/types.h>
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
@@ -38,6 +38,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
@@ -200,14 +201,10 @@ class NodeStalledPeerTest : public ::testing::Test {
   }
   // `sevex outbox` as an operator runs it against cl.
   std::string OutboxCommand() {
-    const std::string cmd = absl::StrCat(SEVEX_BINARY, " outbox --socket ", net_->SocketPath(kCl), " 2>&1");
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (p == nullptr) return "";
-    std::string out;
-    char buf[4096];
-    while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-    EXPECT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
-    return out;
+    const sevex::testing::Outcome r =
+        sevex::testing::Shell(absl::StrCat(SEVEX_BINARY, " outbox --socket ", net_->SocketPath(kCl), " 2>&1"));
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+    return r.out;
   }
   std::optional<double> ClGauge(const std::string& name, const std::string& peer) {
     return Sample(Metrics(net_->MetricsAddress(kCl)), absl::StrCat(name, "{peer=\"", peer, "\"}"));

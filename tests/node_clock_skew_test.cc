@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -17,24 +16,22 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 #include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::Sample;
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
@@ -64,41 +61,6 @@ std::string Notices(const std::string& prefix, int n) {
   std::vector<std::string> out;
   for (int i = 0; i < n; ++i) out.push_back(NoticeJson(absl::StrCat(prefix, i)));
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
-std::string HttpGet(const std::string& address, const std::string& path) {
-  namespace asio = boost::asio;
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> request(http::verb::get, path, 11);
-  http::write(stream, request);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return response.body();
-}
-
-// A gauge's value for one peer from /metrics; -1e9 when it is missing.
-double PeerGauge(const std::string& metrics, const std::string& name, const std::string& peer) {
-  const std::string prefix = absl::StrCat(name, "{peer=\"", peer, "\"} ");
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    double v = 0;
-    if (absl::ConsumePrefix(&line, prefix) && absl::SimpleAtod(line, &v)) return v;
-  }
-  return -1e9;
 }
 
 // Runs the `sevex` command with extra environment; its exit code and output.
@@ -155,6 +117,13 @@ class NodeClockSkewTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no line for " << peer << " in:\n" << out;
     return "";
+  }
+
+  // `node`'s gauge sevex_peer_oldest_pending_seconds for `peer`; -1e9 when it is missing.
+  double OldestPendingSeconds(const std::string& node, const std::string& peer) {
+    return Sample(HttpGet(net_->MetricsAddress(node), "/metrics").body,
+                  absl::StrCat("sevex_peer_oldest_pending_seconds{peer=\"", peer, "\"}"))
+        .value_or(-1e9);
   }
 
   fs::path dir_;
@@ -235,8 +204,7 @@ TEST_F(NodeClockSkewTest, OldestPendingAgeIsOnTheNodesOwnClockAndNeverNegative) 
   for (const char* node : {kCl, kAu}) {
     SCOPED_TRACE(node);
     EXPECT_THAT(OldestShown(node, kUk), MatchesRegex("[0-9]+s"));
-    const double age =
-        PeerGauge(HttpGet(net_->MetricsAddress(node), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+    const double age = OldestPendingSeconds(node, kUk);
     EXPECT_GE(age, 1.0);
     EXPECT_LT(age, kSlackMs / 1000.0);
   }
@@ -262,8 +230,7 @@ TEST_F(NodeClockSkewTest, OldestAgeIsNotNegativeAfterTheClockIsSetBack) {
   const auto [code, out] = Command(kAu, "status");
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, Not(HasSubstr(" -8"))) << out;
-  const double age =
-      PeerGauge(HttpGet(net_->MetricsAddress(kAu), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+  const double age = OldestPendingSeconds(kAu, kUk);
   EXPECT_EQ(age, 0.0);
 
   // The items still go, once.

@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -19,11 +18,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 #include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 
 constexpr char kCl[] = "cl.csirt";
@@ -41,16 +42,6 @@ std::string NoticeJson(const std::string& id, uint32_t revision, const std::stri
 }
 
 std::string Array(const std::vector<std::string>& notices) { return absl::StrCat("[", absl::StrJoin(notices, ","), "]"); }
-
-// Polls until `done` or the timeout.
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return done();
-}
 
 class NodeExchangeTest : public ::testing::Test {
  protected:

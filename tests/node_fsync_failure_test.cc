@@ -9,7 +9,6 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -18,19 +17,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 #include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::HttpReply;
+using sevex::testing::WaitFor;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -55,36 +54,6 @@ std::string Notices(const std::vector<std::string>& ids) {
   std::vector<std::string> out;
   for (const auto& id : ids) out.push_back(NoticeJson(id));
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
-}
-
-struct Health {
-  unsigned status = 0;
-  std::string body;
-};
-
-Health HealthOf(const std::string& address) {
-  namespace asio = boost::asio;
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> request(http::verb::get, "/healthz", 11);
-  http::write(stream, request);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {response.result_int(), response.body()};
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
 }
 
 // Runs the `sevex` command; its exit code and what it printed (stdout and stderr).
@@ -180,7 +149,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("fsync failed"));
-  Health health = HealthOf(metrics);
+  HttpReply health = HttpGet(metrics, "/healthz");
   EXPECT_EQ(health.status, 503u);
   EXPECT_THAT(health.body, AllOf(HasSubstr("the store cannot write"), HasSubstr("fsync failed")));
 
@@ -193,7 +162,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   ASSERT_TRUE(WaitFor([&] { return Received().size() == 30; })) << Received().size();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(Pending(), 10);
-  EXPECT_EQ(HealthOf(metrics).status, 503u);
+  EXPECT_EQ(HttpGet(metrics, "/healthz").status, 503u);
 
   // fsync works again: no restart needed.
   Disarm();
@@ -204,7 +173,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
     ASSERT_EQ(s.receipts_size(), 1);
     EXPECT_EQ(s.receipts(0).status(), v1::Receipt::DELIVERED) << s.id();
   }
-  health = HealthOf(metrics);
+  health = HttpGet(metrics, "/healthz");
   EXPECT_EQ(health.status, 200u) << health.body;
   // What was refused was not stored: the same id is a new notice now.
   ASSERT_TRUE(submit({"refused-api-0"}, /*wait=*/true).ok());

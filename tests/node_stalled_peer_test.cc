@@ -18,34 +18,28 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iterator>
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
-#include "boost/asio/connect.hpp"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 #include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::Sample;
+using sevex::testing::WaitFor;
 using ::testing::ContainsRegex;
 
 constexpr char kCl[] = "cl.csirt";
@@ -74,45 +68,6 @@ std::string NoticeJson(const std::string& id) {
     "marking": {"tlp": "GREEN"},
     "attributes": {"victim_tier": "national", "impact_kind": "extensive_compromise",
                    "unauthorised_access": true, "suspected_malicious": true}})");
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
-// GET http://address/metrics.
-std::string Metrics(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  beast::error_code ec;
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)), ec);
-  if (ec) return "";
-  http::request<http::string_body> request(http::verb::get, "/metrics", 11);
-  request.set(http::field::host, address);
-  http::write(stream, request, ec);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  if (!ec) http::read(stream, buffer, response, ec);
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ec);
-  return response.body();
-}
-
-// The value of the sample `series` (name and labels exactly), if present.
-std::optional<double> Sample(const std::string& text, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, series + " ")) continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
-  }
-  return std::nullopt;
 }
 
 // A process's anonymous resident memory (its heap and stacks: RssAnon of /proc/PID/status), in
@@ -207,10 +162,12 @@ class NodeStalledPeerTest : public ::testing::Test {
     return r.out;
   }
   std::optional<double> ClGauge(const std::string& name, const std::string& peer) {
-    return Sample(Metrics(net_->MetricsAddress(kCl)), absl::StrCat(name, "{peer=\"", peer, "\"}"));
+    return Sample(HttpGet(net_->MetricsAddress(kCl), "/metrics").body,
+                  absl::StrCat(name, "{peer=\"", peer, "\"}"));
   }
   std::optional<double> UkCounter(const std::string& name) {
-    return Sample(Metrics(net_->MetricsAddress(kUk)), absl::StrCat(name, "{peer=\"", kCl, "\"}"));
+    return Sample(HttpGet(net_->MetricsAddress(kUk), "/metrics").body,
+                  absl::StrCat(name, "{peer=\"", kCl, "\"}"));
   }
 
   // After uk resumes: it holds every id exactly once, cl's queue for it is empty with each item

@@ -1,11 +1,12 @@
 #include "node/local_network.h"
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <fcntl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -68,12 +69,19 @@ class PortPicker {
   std::mt19937 rng_;
 };
 
-// Starts `argv` with its output appended to `log` and `env` added to its environment.
+// Starts `argv` with its output appended to `log` and `env` added to its environment. The child
+// is sent SIGTERM when the thread that called this ends (PR_SET_PDEATHSIG, kept across exec), so
+// when this process exits or is killed without stopping its children, they stop too; and so this
+// is called only from a thread that lives as long as the children should.
 absl::StatusOr<pid_t> Spawn(const std::vector<std::string>& argv, const std::string& log,
                             const std::vector<std::string>& env = {}) {
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    // A parent that died between fork and prctl sent no signal; the child was already
+    // re-parented then, and goes without starting.
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(127);
     const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       ::dup2(fd, 1);

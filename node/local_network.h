@@ -9,6 +9,11 @@
 //   RETURN_IF_ERROR(net->StartAll());
 //   ASSIGN_OR_RETURN(v1::ApiResponse r, net->Call("cl.csirt", request));
 //
+// A node's process ends with the thread that started it: it is sent SIGTERM when that thread
+// ends, also when the process is killed and the destructor never runs (PR_SET_PDEATHSIG). So call
+// Start and StartAll from a thread that outlives the nodes, such as the main thread (a node
+// paused with Pause acts on the signal only once it is continued).
+//
 // A state's peers are the nodes it is linked to; through a linked hub it reaches every node
 // the hub is linked to and it is not, and it holds those origins' public signing keys. A hub
 // relays from any origin to any peer. Of two linked nodes, the one whose id sorts first dials.

@@ -4,39 +4,34 @@
 // refused for the skew; every time a node shows is on its own clock (received_at, `inbox
 // --since`, the outbox's oldest age), and no age is negative — also when a node's clock is set
 // back while items wait in its outbox. A malformed offset is refused.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <set>
 #include <string>
 #include <thread>
-#include <tuple>
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::Sample;
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::Not;
@@ -68,52 +63,9 @@ std::string Notices(const std::string& prefix, int n) {
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
 
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
-std::string HttpGet(const std::string& address, const std::string& path) {
-  namespace asio = boost::asio;
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> request(http::verb::get, path, 11);
-  http::write(stream, request);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return response.body();
-}
-
-// A gauge's value for one peer from /metrics; -1e9 when it is missing.
-double PeerGauge(const std::string& metrics, const std::string& name, const std::string& peer) {
-  const std::string prefix = absl::StrCat(name, "{peer=\"", peer, "\"} ");
-  for (absl::string_view line : absl::StrSplit(metrics, '\n')) {
-    double v = 0;
-    if (absl::ConsumePrefix(&line, prefix) && absl::SimpleAtod(line, &v)) return v;
-  }
-  return -1e9;
-}
-
 // Runs the `sevex` command with extra environment; its exit code and output.
-std::pair<int, std::string> Sevex(const std::string& env, const std::string& args) {
-  const std::string command = absl::StrCat("env ", env, " '", SEVEX_BINARY, "' ", args, " 2>&1");
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sevex::testing::Outcome Sevex(const std::string& env, const std::string& args) {
+  return sevex::testing::Shell(absl::StrCat("env ", env, " '", SEVEX_BINARY, "' ", args, " 2>&1"));
 }
 
 class NodeClockSkewTest : public ::testing::Test {
@@ -142,7 +94,7 @@ class NodeClockSkewTest : public ::testing::Test {
   absl::Status Start(const std::string& id) { return net_->Start(id, {Env(id)}); }
   // The environment that puts a process on `id`'s machine: its clock.
   std::string Env(const std::string& id) { return absl::StrCat("SEVEX_TEST_CLOCK_OFFSET_MS=", offsets_[id]); }
-  std::pair<int, std::string> Command(const std::string& id, const std::string& args) {
+  sevex::testing::Outcome Command(const std::string& id, const std::string& args) {
     return Sevex(Env(id), absl::StrCat(args, " --config '", net_->ConfigPath(id), "'"));
   }
 
@@ -165,6 +117,13 @@ class NodeClockSkewTest : public ::testing::Test {
     }
     ADD_FAILURE() << "no line for " << peer << " in:\n" << out;
     return "";
+  }
+
+  // `node`'s gauge sevex_peer_oldest_pending_seconds for `peer`; -1e9 when it is missing.
+  double OldestPendingSeconds(const std::string& node, const std::string& peer) {
+    return Sample(HttpGet(net_->MetricsAddress(node), "/metrics").body,
+                  absl::StrCat("sevex_peer_oldest_pending_seconds{peer=\"", peer, "\"}"))
+        .value_or(-1e9);
   }
 
   fs::path dir_;
@@ -220,11 +179,12 @@ TEST_F(NodeClockSkewTest, ExchangeWorksExactlyOnceAndEachNodeShowsItsOwnClock) {
 
     // `inbox --since 1h` on the node's machine lists everything just received, and nothing older
     // than an hour by that clock: the last 10 minutes, on a clock a day off from its peers'.
-    auto [code, out] = Command(node, "inbox --since 1h --format jsonl");
-    EXPECT_EQ(code, 0) << out;
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 10) << out;
-    std::tie(code, out) = Command(node, "inbox --since 2h --own --format jsonl");
-    EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 5) << out;
+    const sevex::testing::Outcome received = Command(node, "inbox --since 1h --format jsonl");
+    EXPECT_EQ(received.exit_code, 0) << received.out;
+    EXPECT_EQ(std::count(received.out.begin(), received.out.end(), '\n'), 10) << received.out;
+    const sevex::testing::Outcome own_listed = Command(node, "inbox --since 2h --own --format jsonl");
+    EXPECT_EQ(own_listed.exit_code, 0) << own_listed.out;
+    EXPECT_EQ(std::count(own_listed.out.begin(), own_listed.out.end(), '\n'), 5) << own_listed.out;
 
     // Nothing waits; nothing is old.
     for (const char* peer : {kCl, kUk, kAu}) {
@@ -244,8 +204,7 @@ TEST_F(NodeClockSkewTest, OldestPendingAgeIsOnTheNodesOwnClockAndNeverNegative) 
   for (const char* node : {kCl, kAu}) {
     SCOPED_TRACE(node);
     EXPECT_THAT(OldestShown(node, kUk), MatchesRegex("[0-9]+s"));
-    const double age =
-        PeerGauge(HttpGet(net_->MetricsAddress(node), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+    const double age = OldestPendingSeconds(node, kUk);
     EXPECT_GE(age, 1.0);
     EXPECT_LT(age, kSlackMs / 1000.0);
   }
@@ -271,8 +230,7 @@ TEST_F(NodeClockSkewTest, OldestAgeIsNotNegativeAfterTheClockIsSetBack) {
   const auto [code, out] = Command(kAu, "status");
   EXPECT_EQ(code, 0) << out;
   EXPECT_THAT(out, Not(HasSubstr(" -8"))) << out;
-  const double age =
-      PeerGauge(HttpGet(net_->MetricsAddress(kAu), "/metrics"), "sevex_peer_oldest_pending_seconds", kUk);
+  const double age = OldestPendingSeconds(kAu, kUk);
   EXPECT_EQ(age, 0.0);
 
   // The items still go, once.

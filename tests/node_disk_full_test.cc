@@ -9,27 +9,24 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 
 constexpr char kCl[] = "cl.csirt";
@@ -44,31 +41,6 @@ std::string Notices(const std::string& prefix, int first, int n) {
                                R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})"));
   }
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
-}
-
-unsigned HealthStatus(const std::string& address) {
-  namespace asio = boost::asio;
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> request(http::verb::get, "/healthz", 11);
-  http::write(stream, request);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return response.result_int();
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
 }
 
 uint64_t FreeBytes(const fs::path& p) {
@@ -161,7 +133,7 @@ TEST_F(NodeDiskFullTest, SubmissionsRefusedWhileFullNothingLostAndRecoveryWhenSp
   ASSERT_FALSE(refusal.empty()) << "the store never filled";
   EXPECT_THAT(refusal, HasSubstr("not stored"));
   EXPECT_THAT(refusal, HasSubstr("full"));
-  EXPECT_EQ(HealthStatus(metrics), 503u);
+  EXPECT_EQ(HttpGet(metrics, "/healthz").status, 503u);
   EXPECT_GT(stored, 50);
 
   // Everything acknowledged before the disk filled is still there.
@@ -189,7 +161,7 @@ TEST_F(NodeDiskFullTest, SubmissionsRefusedWhileFullNothingLostAndRecoveryWhenSp
   auto after = net_->Submit(kCl, Notices("d-", stored, 30), /*wait=*/true);
   ASSERT_TRUE(after.ok()) << after.status();
   const int total = stored + 30;
-  EXPECT_EQ(HealthStatus(metrics), 200u);
+  EXPECT_EQ(HttpGet(metrics, "/healthz").status, 200u);
   ASSERT_TRUE(WaitFor([&] { return static_cast<int>(ReceivedIds().size()) == total; }));
   std::set<std::string> ids = ReceivedIds();
   for (int i = 0; i < total; ++i) EXPECT_TRUE(ids.contains(absl::StrCat("d-", i))) << i;

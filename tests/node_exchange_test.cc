@@ -5,12 +5,10 @@
 //         hub.oas ─── au.asd    which relays from any origin to any peer.
 //
 // Each test checks what reaches whom, in which scheme, with which receipts at the origin.
-#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,10 +18,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 
 constexpr char kCl[] = "cl.csirt";
@@ -41,16 +42,6 @@ std::string NoticeJson(const std::string& id, uint32_t revision, const std::stri
 }
 
 std::string Array(const std::vector<std::string>& notices) { return absl::StrCat("[", absl::StrJoin(notices, ","), "]"); }
-
-// Polls until `done` or the timeout.
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  return done();
-}
 
 class NodeExchangeTest : public ::testing::Test {
  protected:
@@ -220,15 +211,11 @@ TEST_F(NodeExchangeTest, ASignatureAlteredByARelayIsRefusedWithTheReasonAtTheOri
   EXPECT_FALSE(Has(kAu, kCl, "tampered-1"));
 
   // The operator sees it with the command.
-  const std::string cmd = absl::StrCat(SEVEX_BINARY, " inbox --own --socket ", net_->SocketPath(kCl), " 2>&1");
-  FILE* p = ::popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(WEXITSTATUS(::pclose(p)), 0) << out;
-  EXPECT_THAT(out, HasSubstr("tampered-1"));
-  EXPECT_THAT(out, ::testing::ContainsRegex("au\\.asd +refused +bad_signature: the origin signature of cl\\.csirt does not verify"));
+  const sevex::testing::Outcome shown =
+      sevex::testing::Shell(absl::StrCat(SEVEX_BINARY, " inbox --own --socket ", net_->SocketPath(kCl), " 2>&1"));
+  EXPECT_EQ(shown.exit_code, 0) << shown.out;
+  EXPECT_THAT(shown.out, HasSubstr("tampered-1"));
+  EXPECT_THAT(shown.out, ::testing::ContainsRegex("au\\.asd +refused +bad_signature: the origin signature of cl\\.csirt does not verify"));
 }
 
 TEST_F(NodeExchangeTest, APeerThatWasDownReceivesEverythingWhenItReturns) {

@@ -9,7 +9,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,12 +23,14 @@
 #include "boost/asio/write.hpp"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
+using sevex::testing::WaitFor;
 
 constexpr char kCl[] = "cl.csirt";
 constexpr char kUk[] = "uk.ncsc";
@@ -67,15 +68,6 @@ int64_t RssKiB(pid_t pid) {
     if (parts.size() >= 2 && absl::SimpleAtoi(parts[1], &kib)) return kib;
   }
   return -1;
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
 }
 
 class NodeFlappingPeerTest : public ::testing::Test {

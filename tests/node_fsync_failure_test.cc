@@ -4,14 +4,11 @@
 // outcome cannot be stored are retried; when fsync works again the node takes submissions
 // without a restart and every notice accepted reaches the peer exactly once. A node killed while
 // fsync fails does not come back with a submission it refused.
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,18 +17,19 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "boost/asio/ip/tcp.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
-namespace http = boost::beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::HttpReply;
+using sevex::testing::WaitFor;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -58,47 +56,9 @@ std::string Notices(const std::vector<std::string>& ids) {
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
 
-struct Health {
-  unsigned status = 0;
-  std::string body;
-};
-
-Health HealthOf(const std::string& address) {
-  namespace asio = boost::asio;
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  boost::beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::empty_body> request(http::verb::get, "/healthz", 11);
-  http::write(stream, request);
-  boost::beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {response.result_int(), response.body()};
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(60)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
-}
-
 // Runs the `sevex` command; its exit code and what it printed (stdout and stderr).
-std::pair<int, std::string> Sevex(const std::string& args) {
-  const std::string command = absl::StrCat("'", SEVEX_BINARY, "' ", args, " 2>&1");
-  FILE* p = ::popen(command.c_str(), "r");
-  if (p == nullptr) return {-1, "popen failed"};
-  std::string out;
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+sevex::testing::Outcome Sevex(const std::string& args) {
+  return sevex::testing::Shell(absl::StrCat("'", SEVEX_BINARY, "' ", args, " 2>&1"));
 }
 
 class NodeFsyncFailureTest : public ::testing::Test {
@@ -189,7 +149,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().code(), absl::StatusCode::kUnavailable) << refused.status();
   EXPECT_THAT(std::string(refused.status().message()), HasSubstr("fsync failed"));
-  Health health = HealthOf(metrics);
+  HttpReply health = HttpGet(metrics, "/healthz");
   EXPECT_EQ(health.status, 503u);
   EXPECT_THAT(health.body, AllOf(HasSubstr("the store cannot write"), HasSubstr("fsync failed")));
 
@@ -202,7 +162,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   ASSERT_TRUE(WaitFor([&] { return Received().size() == 30; })) << Received().size();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   EXPECT_EQ(Pending(), 10);
-  EXPECT_EQ(HealthOf(metrics).status, 503u);
+  EXPECT_EQ(HttpGet(metrics, "/healthz").status, 503u);
 
   // fsync works again: no restart needed.
   Disarm();
@@ -213,7 +173,7 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
     ASSERT_EQ(s.receipts_size(), 1);
     EXPECT_EQ(s.receipts(0).status(), v1::Receipt::DELIVERED) << s.id();
   }
-  health = HealthOf(metrics);
+  health = HttpGet(metrics, "/healthz");
   EXPECT_EQ(health.status, 200u) << health.body;
   // What was refused was not stored: the same id is a new notice now.
   ASSERT_TRUE(submit({"refused-api-0"}, /*wait=*/true).ok());

@@ -1,15 +1,24 @@
 // Integration: what other invocations do to a running node — `sevex node --check` on its
-// configuration, and a second instance started on it — must leave it serving.
+// configuration, and a second instance started on it — must leave it serving; and a node ends
+// with the process that started it, also when that process is killed.
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
+#include "process_support.h"
 
 namespace sevex::node {
 namespace {
@@ -55,6 +64,74 @@ TEST(NodeLifecycleTest, CheckAndASecondInstanceLeaveTheRunningNodesApiSocketAlon
   EXPECT_FALSE(fs::exists((*net)->SocketPath(kCl))) << "a node removes its own socket when it stops";
   net->reset();
   fs::remove_all(dir);
+}
+
+// SIGKILL to every process whose command line mentions `needle`, by its pid.
+void KillProcessesMentioning(const std::string& needle) {
+  for (const std::string& p : sevex::testing::ProcessesMentioning(needle)) {
+    pid_t pid = 0;
+    if (absl::SimpleAtoi(p.substr(0, p.find(':')), &pid) && pid > 0) ::kill(pid, SIGKILL);
+  }
+}
+
+// Regression: `sevex bench node` runs that crashed left their node processes running, some 800
+// of them. Here a process starts two nodes and is killed with SIGKILL, so that nothing of its
+// own cleans up: the nodes must end by themselves.
+TEST(NodeLifecycleTest, NodesEndWhenTheProcessThatStartedThemIsKilled) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-orphans-", ::getpid());
+  fs::remove_all(dir);
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t starter = ::fork();
+  ASSERT_GE(starter, 0);
+  if (starter == 0) {
+    // The starter: no test assertions here, only the exit code or a byte on the pipe.
+    ::close(ready[0]);
+    LocalNetwork::Spec spec;
+    spec.nodes = {{kCl, "cl-ds295", false, ""}, {kUk, "uk-ncsc", false, ""}};
+    spec.links = {{kCl, kUk}};
+    auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+    if (!net.ok() || !(*net)->StartAll().ok()) ::_exit(1);
+    const char started = 1;
+    if (::write(ready[1], &started, 1) != 1) ::_exit(1);
+    for (;;) ::pause();  // until killed
+  }
+  ::close(ready[1]);
+  // Whatever happens below, the starter and its nodes do not outlive the test, nor does `dir`.
+  struct Cleanup {
+    pid_t starter;
+    fs::path dir;
+    ~Cleanup() {
+      if (starter > 0) {  // never 0: kill(0, …) would signal the whole process group
+        ::kill(starter, SIGKILL);
+        ::waitpid(starter, nullptr, 0);
+      }
+      KillProcessesMentioning(dir.string());
+      fs::remove_all(dir);
+    }
+  } cleanup{starter, dir};
+
+  pollfd p{ready[0], POLLIN, 0};
+  char started = 0;
+  const bool up = ::poll(&p, 1, 60 * 1000) == 1 && ::read(ready[0], &started, 1) == 1 && started == 1;
+  ::close(ready[0]);
+  ASSERT_TRUE(up) << "the starter did not start its nodes; see the logs in " << dir;
+  ASSERT_EQ(sevex::testing::ProcessesMentioning(dir.string()).size(), 2u)
+      << absl::StrJoin(sevex::testing::ProcessesMentioning(dir.string()), "\n");
+
+  ASSERT_EQ(::kill(starter, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(starter, &status, 0), starter);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
+  cleanup.starter = 0;  // reaped; nothing to kill
+
+  EXPECT_TRUE(sevex::testing::WaitFor(
+      [&] { return sevex::testing::ProcessesMentioning(dir.string()).empty(); }, std::chrono::seconds(10)))
+      << "still running after their parent was killed:\n"
+      << absl::StrJoin(sevex::testing::ProcessesMentioning(dir.string()), "\n");
+  // They stopped as on SIGTERM, in order: a node removes its API socket as it stops.
+  EXPECT_FALSE(fs::exists(dir / "cl.csirt.sock"));
+  EXPECT_FALSE(fs::exists(dir / "uk.ncsc.sock"));
 }
 
 }  // namespace

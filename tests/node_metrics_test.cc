@@ -5,79 +5,34 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <optional>
 #include <string>
 #include <thread>
 
-#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "boost/asio/connect.hpp"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/write.hpp"
-#include "boost/beast/core.hpp"
-#include "boost/beast/http.hpp"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
 #include "node/metrics.h"
+#include "node_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+using sevex::testing::HttpGet;
+using sevex::testing::HttpReply;
+using sevex::testing::HttpRequest;
+using sevex::testing::Sample;
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 
 constexpr char kCl[] = "cl.csirt";
 constexpr char kUk[] = "uk.ncsc";
-
-struct Reply {
-  unsigned status = 0;
-  std::string content_type;
-  std::string body;
-};
-
-// One request on a fresh connection to "host:port".
-Reply Get(const std::string& address, const std::string& target, http::verb verb = http::verb::get) {
-  const size_t colon = address.rfind(':');
-  asio::io_context io;
-  asio::ip::tcp::resolver resolver(io);
-  beast::tcp_stream stream(io);
-  stream.expires_after(std::chrono::seconds(10));
-  stream.connect(resolver.resolve(address.substr(0, colon), address.substr(colon + 1)));
-  http::request<http::string_body> request(verb, target, 11);
-  request.set(http::field::host, address);
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  beast::error_code ignored;
-  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  return {response.result_int(), std::string(response[http::field::content_type]), response.body()};
-}
-
-// The value of the sample whose line starts with `series` (name and labels exactly), if present.
-std::optional<double> Sample(const std::string& text, const std::string& series) {
-  for (absl::string_view line : absl::StrSplit(text, '\n')) {
-    if (!absl::StartsWith(line, series + " ")) continue;
-    double v = 0;
-    if (absl::SimpleAtod(line.substr(series.size() + 1), &v)) return v;
-  }
-  return std::nullopt;
-}
-
-bool WaitFor(const std::function<bool()>& done, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
-}
 
 std::string Notices(const std::string& prefix, int n) {
   std::vector<std::string> out;
@@ -122,8 +77,8 @@ class NodeMetricsTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
   std::string Scrape(const std::string& id) {
-    Reply r = Get(net_->MetricsAddress(id), "/metrics");
-    EXPECT_EQ(r.status, 200u);
+    HttpReply r = HttpGet(net_->MetricsAddress(id), "/metrics");
+    EXPECT_EQ(r.status, 200u) << r.error;
     EXPECT_THAT(r.content_type, HasSubstr("text/plain; version=0.0.4"));
     return r.body;
   }
@@ -200,13 +155,13 @@ TEST_F(NodeMetricsTest, QueueOfADeadPeerAndFailedHandshakesShow) {
 
 TEST_F(NodeMetricsTest, HealthzAndWhatIsNotServed) {
   const std::string address = net_->MetricsAddress(kCl);
-  Reply health = Get(address, "/healthz");
+  HttpReply health = HttpGet(address, "/healthz");
   EXPECT_EQ(health.status, 200u);
   EXPECT_EQ(health.body, "ok\n");
-  EXPECT_EQ(Get(address, "/metrics?name=x").status, 200u);
-  EXPECT_EQ(Get(address, "/").status, 404u);
-  EXPECT_EQ(Get(address, "/notices").status, 404u);
-  EXPECT_EQ(Get(address, "/metrics", http::verb::post).status, 405u);
+  EXPECT_EQ(HttpGet(address, "/metrics?name=x").status, 200u);
+  EXPECT_EQ(HttpGet(address, "/").status, 404u);
+  EXPECT_EQ(HttpGet(address, "/notices").status, 404u);
+  EXPECT_EQ(HttpRequest(address, "/metrics", "POST").status, 405u);
 
   // Garbage instead of HTTP gets a 400 or a closed connection, and the endpoint keeps serving.
   {
@@ -223,7 +178,7 @@ TEST_F(NodeMetricsTest, HealthzAndWhatIsNotServed) {
       EXPECT_THAT(answer.substr(0, n), HasSubstr("400"));
     }
   }
-  EXPECT_EQ(Get(address, "/healthz").status, 200u);
+  EXPECT_EQ(HttpGet(address, "/healthz").status, 200u);
 }
 
 // Pure bookkeeping: label sets from peers are bounded, and values are escaped.

@@ -6,9 +6,7 @@
 // maximum; and every frame it accepts encodes back (AppendFrame) to a stream that decodes to
 // the same frame.
 //
-// The session's frame handling (transport/session.cc, PeerSession::Handle) runs only inside a
-// live TLS session with a socket, so it is not driven here; what reaches it is exactly what
-// this decoder returns.
+// What the session then does with the frames (transport/session.cc) is session_fuzzer's.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>

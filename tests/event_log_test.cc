@@ -7,10 +7,12 @@
 #include "absl/strings/match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "sevex/v1/frame.pb.h"
 
 namespace sevex::transport {
 namespace {
 
+using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 
 class EventLogTest : public ::testing::Test {
@@ -47,6 +49,24 @@ TEST_F(EventLogTest, TextFormatQuotesOnlyWhatNeedsIt) {
   const std::string& line = lines_[0];
   EXPECT_THAT(line.substr(0, 24), MatchesRegex(kTime));
   EXPECT_EQ(line.substr(24), " error store_failed peer=au.asd reason=\"disk full\" empty=\"\"\n");
+}
+
+// A frame whose string field is not UTF-8 makes protobuf log an error as it refuses the frame;
+// a peer can send one. Routed, it is one event among the others, not a plain-text line.
+TEST_F(EventLogTest, ProtobufsOwnMessagesBecomeEvents) {
+  RouteProtobufLogs();
+  v1::Hello hello;
+  hello.set_node_id("uk.ncsc");
+  std::string bytes = hello.SerializeAsString();
+  bytes.back() = '\xff';  // the last byte of node_id
+  v1::Hello parsed;
+  EXPECT_FALSE(parsed.ParseFromString(bytes));
+  ASSERT_EQ(lines_.size(), 1u);
+  const std::string& line = lines_[0];
+  EXPECT_TRUE(absl::StartsWith(line, "{\"time\":\"")) << line;
+  EXPECT_THAT(line, HasSubstr(R"("level":"error","event":"protobuf","source":")"));
+  EXPECT_THAT(line, HasSubstr(R"("message":"String field 'sevex.v1.Hello.node_id' contains invalid UTF-8 data)"));
+  EXPECT_TRUE(absl::EndsWith(line, "}\n")) << line;
 }
 
 }  // namespace

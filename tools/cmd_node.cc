@@ -137,6 +137,7 @@ int RunNode(const std::vector<std::string>& argv) {
     }
     transport::SetLogFormat(format == "text" ? transport::LogFormat::kText : transport::LogFormat::kJson);
   }
+  transport::RouteProtobufLogs();
   auto config = node::LoadNodeConfig(args->Get("config"));
   if (!config.ok()) return Fail(kNode.name, config.status());
   auto node = node::Node::Create(*config);

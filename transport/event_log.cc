@@ -9,6 +9,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "google/protobuf/stubs/logging.h"
 
 namespace sevex::transport {
 namespace {
@@ -91,6 +92,16 @@ void SetLogFormat(LogFormat format) { g_format = format; }
 void SetLogSink(std::function<void(absl::string_view line)> sink) {
   std::lock_guard<std::mutex> lock(Mutex());
   Sink() = std::move(sink);
+}
+
+void RouteProtobufLogs() {
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel level, const char* filename, int line,
+                                     const std::string& message) {
+    LogEvent(level == google::protobuf::LOGLEVEL_INFO      ? LogLevel::kInfo
+             : level == google::protobuf::LOGLEVEL_WARNING ? LogLevel::kWarning
+                                                           : LogLevel::kError,
+             "protobuf", {{"source", absl::StrCat(filename, ":", line)}, {"message", message}});
+  });
 }
 
 }  // namespace sevex::transport

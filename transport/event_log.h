@@ -29,6 +29,11 @@ void SetLogSink(std::function<void(absl::string_view line)> sink);
 // Process-wide; JSON lines by default.
 void SetLogFormat(LogFormat format);
 
+// Protobuf's own log messages (e.g. "String field 'sevex.v1.Hello.node_id' contains invalid
+// UTF-8 data", which a peer can provoke) become events "protobuf" with the level, `source` and
+// `message`, instead of plain-text lines on standard error among the JSON ones. Process-wide.
+void RouteProtobufLogs();
+
 // `text` as the inside of a JSON string.
 std::string JsonEscape(absl::string_view text);
 

@@ -14,6 +14,7 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tests/transport_support.h"
 #include "transport/event_log.h"
 #include "transport/listener.h"
 #include "transport/peer_link.h"
@@ -99,12 +100,7 @@ class SessionTest : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
   static std::unique_ptr<NodeTls> Tls(const std::string& self, std::vector<std::string> peers) {
-    TlsOptions o;
-    o.node_id = self;
-    o.cert_file = (root_ / (self + ".crt")).string();
-    o.key_file = (root_ / (self + ".key")).string();
-    for (const auto& p : peers) o.peers.push_back({p, "", (root_ / kCaCertFile).string(), ""});
-    auto tls = NodeTls::Create(o);
+    auto tls = sevex::testing::DevPkiNodeTls(root_, self, peers);
     EXPECT_TRUE(tls.ok()) << tls.status();
     return std::move(tls).value();
   }

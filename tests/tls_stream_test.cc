@@ -15,6 +15,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "tests/transport_support.h"
 #include "transport/pki.h"
 #include "transport/tls.h"
 
@@ -48,12 +49,7 @@ class TlsStreamTest : public ::testing::Test {
   static void TearDownTestSuite() { fs::remove_all(root_); }
 
   static std::unique_ptr<NodeTls> Tls(const std::string& self, const std::string& peer) {
-    TlsOptions o;
-    o.node_id = self;
-    o.cert_file = (root_ / (self + ".crt")).string();
-    o.key_file = (root_ / (self + ".key")).string();
-    o.peers.push_back({peer, "", (root_ / kCaCertFile).string(), ""});
-    auto tls = NodeTls::Create(o);
+    auto tls = sevex::testing::DevPkiNodeTls(root_, self, {peer});
     EXPECT_TRUE(tls.ok()) << tls.status();
     return tls.ok() ? std::move(tls).value() : nullptr;
   }

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 
+#include "tests/transport_support.h"
 #include "transport/event_log.h"
 #include "transport/pki.h"
 #include "transport/session.h"
@@ -81,12 +82,7 @@ struct World {
   }
 
   std::unique_ptr<NodeTls> Tls(const std::string& self, const std::string& peer) {
-    sevex::transport::TlsOptions o;
-    o.node_id = self;
-    o.cert_file = (root / (self + ".crt")).string();
-    o.key_file = (root / (self + ".key")).string();
-    o.peers.push_back({peer, "", (root / sevex::transport::kCaCertFile).string(), ""});
-    auto tls = NodeTls::Create(o);
+    auto tls = sevex::testing::DevPkiNodeTls(root, self, {peer});
     if (!tls.ok()) Fail("NodeTls::Create");
     return std::move(tls).value();
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -293,6 +294,11 @@ class SqliteStore final : public Store {
   absl::Status PrepareReader();
 
   void WriterLoop();
+  // Checkpoints (SqliteOptions::checkpoint_pages): the writer connection's WAL hook, run after
+  // each commit on the writer thread; the checkpointer thread; the writer's RESTART backstop.
+  static int OnWalCommit(void* self, sqlite3* db, const char* name, int frames);
+  void CheckpointerLoop();
+  void CheckpointWholeLog();
   absl::Status RunTransaction(std::span<const Request> batch, std::vector<std::vector<UnitResult>>* results);
   absl::Status Apply(const Unit& unit, int64_t now_ms, UnitResult* result);
   absl::Status Step(sqlite3_stmt* stmt, absl::string_view op);
@@ -316,6 +322,18 @@ class SqliteStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<Request> queue_;  // guarded by queue_mu_
   bool stopping_ = false;      // guarded by queue_mu_
+
+  // The checkpointer's connection and thread. Its connection is used only on its thread.
+  Db checkpoint_db_;
+  std::thread checkpointer_;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;    // guarded by checkpoint_mu_
+  bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
+  // Frames in the log after the last commit (writer thread only), and how far into the log the
+  // checkpointer's last run copied (written by the checkpointer, read by the writer's hook).
+  int wal_frames_ = 0;
+  std::atomic<int> checkpointed_frames_{0};
 
   std::mutex close_mu_;  // makes Close() idempotent and safe to call from several threads
   bool closed_ = false;  // guarded by close_mu_
@@ -565,6 +583,9 @@ absl::Status SqliteStore::Open() {
     if (auto s = Exec(w, sql.c_str(), "limiting the page count"); !s.ok()) return s;
   }
   if (auto s = PrepareWriter(); !s.ok()) return s;
+  // This replaces SQLite's automatic checkpoint, which would run inside the commit that crosses
+  // its threshold and hold up every caller of that transaction and the next.
+  sqlite3_wal_hook(w, &SqliteStore::OnWalCommit, this);
 
   absl::StatusOr<Db> reader = OpenConnection("reader");
   if (!reader.ok()) return reader.status();
@@ -580,8 +601,69 @@ absl::Status SqliteStore::Open() {
     if (auto s = PrepareReader(); !s.ok()) return s;
   }
 
+  absl::StatusOr<Db> checkpointer = OpenConnection("checkpointer");
+  if (!checkpointer.ok()) return checkpointer.status();
+  checkpoint_db_ = *std::move(checkpointer);
+  if (auto s = Exec(checkpoint_db_.get(), "PRAGMA busy_timeout=5000", "configuring the checkpointer"); !s.ok()) {
+    return s;
+  }
+  // A connection finds the file in WAL mode, and opens the log, only when it first reads it;
+  // until then a checkpoint on it would do nothing.
+  if (auto s = QueryInt(checkpoint_db_.get(), "SELECT count(*) FROM sqlite_master", "opening the checkpointer");
+      !s.ok()) {
+    return s.status();
+  }
+
   writer_ = std::thread([this] { WriterLoop(); });
+  checkpointer_ = std::thread([this] { CheckpointerLoop(); });
   return absl::OkStatus();
+}
+
+int SqliteStore::OnWalCommit(void* arg, sqlite3*, const char*, int frames) {
+  auto* self = static_cast<SqliteStore*>(arg);
+  self->wal_frames_ = frames;
+  int done = self->checkpointed_frames_.load();
+  if (done > frames) done = 0;  // the log started afresh since that checkpoint
+  if (frames - done >= static_cast<int64_t>(self->options_.checkpoint_pages)) {
+    std::lock_guard<std::mutex> lock(self->checkpoint_mu_);
+    self->checkpoint_wanted_ = true;
+    self->checkpoint_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void SqliteStore::CheckpointerLoop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(checkpoint_mu_);
+      checkpoint_cv_.wait(lock, [this] { return checkpoint_wanted_ || checkpoint_stopping_; });
+      if (checkpoint_stopping_) return;
+      checkpoint_wanted_ = false;
+    }
+    // PASSIVE: copies what it can without waiting for anyone and without holding up the writer.
+    // A failure (the disk, say) loses nothing: the frames stay in the log, and a later commit
+    // asks again.
+    int log = 0;
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
+        SQLITE_OK) {
+      checkpointed_frames_.store(copied);
+    }
+  }
+}
+
+// On the writer thread, between transactions, once the log has reached wal_limit_pages: the
+// rest of the log is copied (the checkpointer has done most of it) and the next commit writes
+// the log from its start again. It waits for readers, which are brief, through the busy
+// timeout. While the checkpointer is running it cannot start (SQLITE_BUSY): it is tried again
+// after the next transaction.
+void SqliteStore::CheckpointWholeLog() {
+  int log = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(writer_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &copied) == SQLITE_OK) {
+    wal_frames_ = 0;
+    checkpointed_frames_.store(0);
+  }
 }
 
 void SqliteStore::Commit(std::vector<Unit> units, CommitCallback done) {
@@ -609,6 +691,13 @@ void SqliteStore::Close() {
   queue_cv_.notify_one();
   // The writer drains the queue before it exits, so every accepted commit is answered.
   if (writer_.joinable()) writer_.join();
+  {
+    std::lock_guard<std::mutex> lock(checkpoint_mu_);
+    checkpoint_stopping_ = true;
+  }
+  checkpoint_cv_.notify_one();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  checkpoint_db_.reset();
   w_ = WriterStmts{};
   writer_db_.reset();
   std::lock_guard<std::mutex> lock(reader_mu_);
@@ -659,6 +748,7 @@ void SqliteStore::WriterLoop() {
         batch[i].done(statuses[i], {});
       }
     }
+    if (wal_frames_ >= static_cast<int64_t>(options_.wal_limit_pages)) CheckpointWholeLog();
   }
 }
 

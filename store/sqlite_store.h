@@ -1,6 +1,7 @@
 // sqlite_store.h — the Store on embedded SQLite: WAL journal, synchronous=FULL, one writer
-// thread doing group commit, one read connection. Files are opened through the VFSes of
-// store/sqlite_vfs.h.
+// thread doing group commit, one read connection, and a checkpointer thread with a connection
+// of its own that copies the log into the database off the writer's path. Files are opened
+// through the VFSes of store/sqlite_vfs.h.
 #ifndef SEVEX_STORE_SQLITE_STORE_H_
 #define SEVEX_STORE_SQLITE_STORE_H_
 
@@ -18,6 +19,16 @@ namespace sevex::store {
 
 struct SqliteOptions {
   size_t max_units_per_commit = 2000;  // a larger backlog is split over several transactions
+  // Checkpoints. Once a commit leaves at least `checkpoint_pages` pages in the write-ahead log,
+  // the checkpointer thread copies the log into the database (a PASSIVE checkpoint, on its own
+  // connection): the writer goes on committing meanwhile, and no commit waits for a checkpoint.
+  // While commits keep coming, such a checkpoint cannot catch up with the end of the log, so the
+  // log cannot start afresh; once it holds `wal_limit_pages` pages, the writer itself, after
+  // answering that transaction's callers, checkpoints the whole log (RESTART) before its next
+  // transaction (or after the next one, while a checkpointer run holds the checkpoint lock). That
+  // bounds the log at about wal_limit_pages × 4 KiB.
+  uint32_t checkpoint_pages = 1000;
+  uint32_t wal_limit_pages = 16384;
   // Fault injection (tests): SQLite's max_page_count, so that writes beyond it fail with
   // SQLITE_FULL as on a full disk. 0: no limit.
   int64_t max_page_count = 0;

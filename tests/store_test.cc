@@ -4,8 +4,8 @@
 // replaced), receipt upserts that never step back to PENDING, data surviving a restart and a
 // process dying without closing, refusal of files that are not sevex stores (untouched), group
 // commit from many threads, a failed commit (full store) leaving no trace and not taking down
-// commits grouped with it, Close() finishing what was queued, and the times the store stamps
-// itself taken from SqliteOptions::clock_ms.
+// commits grouped with it, Close() finishing what was queued, the log checkpointed while
+// committing and bounded, and the times the store stamps itself taken from SqliteOptions::clock_ms.
 #include "store/sqlite_store.h"
 
 #include <sqlite3.h>
@@ -1094,6 +1094,48 @@ TEST_F(StoreTest, RequestLargerThanUnitLimitIsCommittedWhole) {
   absl::StatusOr<uint64_t> count = store->NoticeCount(false);
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 11u);
+}
+
+// The log is copied into the database by the checkpointer thread while the store is open and
+// committing, and it stays bounded: the database file grows (pages were checkpointed without a
+// close), the log file stays near wal_limit_pages, and everything
+// is there after a reopen. With SQLite's own automatic checkpoint turned off and nothing in its
+// place, the database file would stay at its schema's few pages and the log would hold all.
+TEST_F(StoreTest, LogIsCheckpointedWhileCommittingAndStaysBounded) {
+  SqliteOptions options;
+  options.checkpoint_pages = 40;
+  options.wal_limit_pages = 200;
+  auto store = Open(options);
+  ASSERT_NE(store, nullptr);
+  const uintmax_t schema_only = fs::file_size(path_);
+  const fs::path wal = path_.string() + "-wal";
+  constexpr int kNotices = 600;
+  uintmax_t largest_wal = 0;
+  for (int i = 0; i < kNotices; ++i) {
+    StoredNotice n = Notice("o", absl::StrCat("n", i), 1, i);
+    n.envelope = std::string(3000, static_cast<char>('a' + i % 26));  // one 4 KiB page each
+    ASSERT_TRUE(CommitAndWait(*store, {InsertUnit(std::move(n))}).status.ok());
+    largest_wal = std::max(largest_wal, fs::file_size(wal));
+  }
+  // A frame is a 4 KiB page and a 24-byte header; one transaction here writes a few frames. The
+  // writer's whole-log checkpoint is retried after each transaction while a checkpointer run
+  // holds the checkpoint lock, and such a run copies at most about checkpoint_pages frames.
+  EXPECT_LE(largest_wal, (options.wal_limit_pages + 2 * options.checkpoint_pages + 16) * (4096u + 24u) + 32u);
+  // Checkpoints finish off the writer's thread: wait for the database to catch up.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (fs::file_size(path_) < schema_only + kNotices / 2 * 4096u && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_GE(fs::file_size(path_), schema_only + kNotices / 2 * 4096u);
+  store->Close();
+  store = Open(options);
+  ASSERT_NE(store, nullptr);
+  absl::StatusOr<uint64_t> count = store->NoticeCount(false);
+  ASSERT_TRUE(count.ok());
+  EXPECT_EQ(*count, static_cast<uint64_t>(kNotices));
+  absl::StatusOr<std::optional<StoredNotice>> last = store->Get("o", absl::StrCat("n", kNotices - 1), 1);
+  ASSERT_TRUE(last.ok() && last->has_value());
+  EXPECT_EQ((*last)->envelope, std::string(3000, static_cast<char>('a' + (kNotices - 1) % 26)));
 }
 
 TEST_F(StoreTest, CallbackMayCommitAgain) {

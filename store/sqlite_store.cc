@@ -330,6 +330,9 @@ class SqliteStore final : public Store {
   std::condition_variable checkpoint_cv_;
   bool checkpoint_wanted_ = false;    // guarded by checkpoint_mu_
   bool checkpoint_stopping_ = false;  // guarded by checkpoint_mu_
+  // Held by whichever of the checkpointer and the writer is running a checkpoint, so that the
+  // writer's RESTART waits for a PASSIVE run to end instead of failing with SQLITE_BUSY.
+  std::mutex checkpoint_run_mu_;
   // Frames in the log after the last commit (writer thread only), and how far into the log the
   // checkpointer's last run copied (written by the checkpointer, read by the writer's hook).
   int wal_frames_ = 0;
@@ -645,6 +648,7 @@ void SqliteStore::CheckpointerLoop() {
     // asks again.
     int log = 0;
     int copied = 0;
+    std::lock_guard<std::mutex> running(checkpoint_run_mu_);
     if (sqlite3_wal_checkpoint_v2(checkpoint_db_.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied) ==
         SQLITE_OK) {
       checkpointed_frames_.store(copied);
@@ -655,11 +659,15 @@ void SqliteStore::CheckpointerLoop() {
 // On the writer thread, between transactions, once the log has reached wal_limit_pages: the
 // rest of the log is copied (the checkpointer has done most of it) and the next commit writes
 // the log from its start again. It waits for readers, which are brief, through the busy
-// timeout. While the checkpointer is running it cannot start (SQLITE_BUSY): it is tried again
-// after the next transaction.
+// timeout. A checkpointer run in progress is waited for (it would make this one fail with
+// SQLITE_BUSY, and under a steady stream of commits its runs can follow each other so closely
+// that the log grows well past the limit); this is the only place where the writer waits for a
+// checkpoint, once every wal_limit_pages. Should it still fail (a reader that outlasts the busy
+// timeout, the disk), it is tried again after the next transaction.
 void SqliteStore::CheckpointWholeLog() {
   int log = 0;
   int copied = 0;
+  std::lock_guard<std::mutex> running(checkpoint_run_mu_);
   if (sqlite3_wal_checkpoint_v2(writer_db_.get(), nullptr, SQLITE_CHECKPOINT_RESTART, &log, &copied) == SQLITE_OK) {
     wal_frames_ = 0;
     checkpointed_frames_.store(0);

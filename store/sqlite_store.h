@@ -21,12 +21,12 @@ struct SqliteOptions {
   size_t max_units_per_commit = 2000;  // a larger backlog is split over several transactions
   // Checkpoints. Once a commit leaves at least `checkpoint_pages` pages in the write-ahead log,
   // the checkpointer thread copies the log into the database (a PASSIVE checkpoint, on its own
-  // connection): the writer goes on committing meanwhile, and no commit waits for a checkpoint.
-  // While commits keep coming, such a checkpoint cannot catch up with the end of the log, so the
-  // log cannot start afresh; once it holds `wal_limit_pages` pages, the writer itself, after
-  // answering that transaction's callers, checkpoints the whole log (RESTART) before its next
-  // transaction (or after the next one, while a checkpointer run holds the checkpoint lock). That
-  // bounds the log at about wal_limit_pages × 4 KiB.
+  // connection): the writer goes on committing meanwhile. While commits keep coming, such a
+  // checkpoint cannot catch up with the end of the log, so the log cannot start afresh; once it
+  // holds `wal_limit_pages` pages, the writer itself, after answering that transaction's
+  // callers, waits for a checkpointer run in progress and checkpoints the whole log (RESTART)
+  // before its next transaction. That bounds the log at wal_limit_pages × 4 KiB and one
+  // transaction's pages; only the commits queued behind that RESTART wait for a checkpoint.
   uint32_t checkpoint_pages = 1000;
   uint32_t wal_limit_pages = 16384;
   // Fault injection (tests): SQLite's max_page_count, so that writes beyond it fail with

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "sevex/v1/node.pb.h"
 
 namespace sevex::node {
@@ -13,8 +14,11 @@ namespace sevex::node {
 inline constexpr size_t kMaxApiMessageBytes = 64 << 20;
 
 // One request to the node at `socket_path`. A connection error says whether the node is
-// running; an error reported by the node comes back as its status.
-absl::StatusOr<v1::ApiResponse> CallApi(const std::string& socket_path, const v1::ApiRequest& request);
+// running; an error reported by the node comes back as its status. A node that has not
+// answered within `timeout` (connecting, sending and reading together: a stopped or wedged
+// node) fails the call with DEADLINE_EXCEEDED.
+absl::StatusOr<v1::ApiResponse> CallApi(const std::string& socket_path, const v1::ApiRequest& request,
+                                        absl::Duration timeout = absl::InfiniteDuration());
 
 }  // namespace sevex::node
 

@@ -243,13 +243,14 @@ absl::Status LocalNetwork::WaitReady(const std::string& id) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   v1::ApiRequest status;
   status.mutable_status();
-  while (std::chrono::steady_clock::now() < deadline) {
+  for (auto now = std::chrono::steady_clock::now(); now < deadline; now = std::chrono::steady_clock::now()) {
     int st = 0;
     if (::waitpid(pid, &st, WNOHANG) == pid) {
       pids_.erase(id);
       return absl::InternalError(absl::StrCat(id, " exited at start (status ", st, "): ", LastLine(LogPath(id))));
     }
-    if (CallApi(SocketPath(id), status).ok()) return absl::OkStatus();
+    // A node that takes the connection and never answers must not outlast the deadline.
+    if (CallApi(SocketPath(id), status, absl::FromChrono(deadline - now)).ok()) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return absl::DeadlineExceededError(absl::StrCat(id, " did not answer on its API socket in 20 s; see ", LogPath(id)));
@@ -330,7 +331,7 @@ void LocalNetwork::Resume(const std::string& id) {
 bool LocalNetwork::Running(const std::string& id) const { return pids_.contains(id); }
 
 absl::StatusOr<v1::ApiResponse> LocalNetwork::Call(const std::string& id, const v1::ApiRequest& request) const {
-  auto r = CallApi(SocketPath(id), request);
+  auto r = CallApi(SocketPath(id), request, call_timeout_);
   if (!r.ok()) return r.status();
   if (!r->error().empty()) return absl::Status(static_cast<absl::StatusCode>(r->error_code()), r->error());
   return r;

@@ -30,6 +30,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "sevex/v1/node.pb.h"
 
 namespace sevex::node {
@@ -73,7 +74,10 @@ class LocalNetwork {
     return it == pids_.end() ? 0 : it->second;
   }
 
+  // One API request; it fails with DEADLINE_EXCEEDED when the node has not answered within
+  // the call timeout (none unless set: a test may pause a node and call it).
   absl::StatusOr<v1::ApiResponse> Call(const std::string& id, const v1::ApiRequest& request) const;
+  void set_call_timeout(absl::Duration timeout) { call_timeout_ = timeout; }
   // Shorthands: submit JSON; the received (or own) inbox.
   absl::StatusOr<v1::ApiResponse> Submit(const std::string& id, const std::string& json, bool wait = false) const;
   absl::StatusOr<v1::ApiResponse> Inbox(const std::string& id, bool own = false) const;
@@ -102,6 +106,7 @@ class LocalNetwork {
   std::map<std::string, pid_t> pids_;
   std::map<std::string, std::string> metrics_addresses_;
   std::vector<std::string> ids_;
+  absl::Duration call_timeout_ = absl::InfiniteDuration();
 };
 
 }  // namespace sevex::node

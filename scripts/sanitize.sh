@@ -28,7 +28,7 @@ case "$mode" in
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
     # Only what the transport and node tests need.
     targets=(sevex event_log_test frame_codec_test pki_test session_test tls_handshake_test tls_openssl_client_test tls_stream_test
-             signing_test store_test store_fsync_failure_test routing_test node_config_test node_exchange_test
+             signing_test api_client_test store_test store_fsync_failure_test routing_test node_config_test node_exchange_test
              node_crash_test node_metrics_test node_disk_full_test node_fsync_failure_test node_clock_skew_test
              node_flapping_peer_test node_lifecycle_test node_received_jsonl_test node_stalled_peer_test)
     select=(-L 'transport|node')

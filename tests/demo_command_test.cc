@@ -255,8 +255,9 @@ TEST(DemoCommand, AnInterruptedDemoStopsItsNodesAndRemovesItsDirectory) {
 
 namespace {
 
-// The node API has no timeout: a node that stops answering (here: SIGSTOP) would block the
-// demo forever. The demo's watchdog must end it, with a message, within 2 x --timeout + 60 s.
+// A node that stops answering (here: SIGSTOP) must not block the demo: each API call gives up
+// after --timeout seconds (20 s while a node starts), and the demo ends with the reason, well
+// before its watchdog (2 x --timeout + 60 s) would have to kill anything.
 TEST(DemoCommand, ANodeThatStopsAnsweringEndsTheDemoInBoundedTime) {
   char tmpl[] = "/tmp/sevex-demo-test-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
@@ -268,10 +269,11 @@ TEST(DemoCommand, ANodeThatStopsAnsweringEndsTheDemoInBoundedTime) {
       "after=$SECONDS");
   const Outcome run = Shell(absl::StrCat("bash -c '", script, "'"), tmpdir);
   EXPECT_THAT(run.out, ::testing::HasSubstr("exit=1 ")) << run.out;
-  EXPECT_THAT(run.out, ::testing::HasSubstr("the nodes did not answer within 62 s")) << run.out;
+  EXPECT_THAT(run.out, ::testing::HasSubstr("did not answer")) << run.out;
+  EXPECT_THAT(run.out, ::testing::Not(::testing::HasSubstr("were killed"))) << run.out;
   const size_t at = run.out.find("after=");
   ASSERT_NE(at, std::string::npos);
-  EXPECT_LE(std::stoi(run.out.substr(at + 6)), 70);
+  EXPECT_LE(std::stoi(run.out.substr(at + 6)), 45);
   std::vector<std::string> left;
   for (const auto& e : fs::recursive_directory_iterator(tmpdir)) left.push_back(e.path().string());
   EXPECT_THAT(left, ::testing::IsEmpty());

@@ -52,7 +52,7 @@ const Command kDemo{
      {"keep", "", "keep configurations, PKI, stores and logs, and say where; --keep DIR: in DIR (empty)"},
      {"export", "DIR", "also write each state's inbox to DIR/<state>.stix.json and DIR/<state>.jsonl"},
      {"incidents", "DIR", "the scripted incidents: *.json in DIR, in name order (default: the built-in set)"},
-     {"timeout", "SECONDS", "how long to wait for sessions, and then for receipts (default: 60)"}},
+     {"timeout", "SECONDS", "how long to wait for sessions, then for receipts, and for a node to answer one request (default: 60)"}},
     1};
 
 struct DemoNode {
@@ -562,9 +562,10 @@ int RunDemo(const std::vector<std::string>& argv) {
   const auto start = Clock::now();
   Results results;
   absl::Status status;
-  // The node API has no timeout of its own: a node that takes a request and never answers would
-  // block the demo. Past every bounded wait (sessions, receipts, start and stop) the watchdog
-  // kills the demo's own node processes; the blocked call then fails and the demo cleans up.
+  // A node that takes a request and never answers fails that call after --timeout seconds.
+  // Should anything else hang (a node that does not stop), the watchdog, past every bounded wait
+  // (sessions, receipts, start and stop), kills the demo's own node processes; the blocked call
+  // then fails and the demo cleans up.
   const int overall_s = 2 * timeout_s + 60;
   std::atomic<bool> finished{false}, overdue{false};
   std::thread watchdog([&] {
@@ -587,6 +588,7 @@ int RunDemo(const std::vector<std::string>& argv) {
     if (!net.ok()) {
       status = net.status();
     } else {
+      (*net)->set_call_timeout(absl::Seconds(timeout_s));
       status = RunFederation(**net, *incidents, timeout_s, progress, args->Get("export"), &results);
       progress.Phase("stopping the nodes");
       absl::Status stopped = (*net)->StopAll();  // the destructor kills whatever did not stop

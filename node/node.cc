@@ -475,9 +475,17 @@ absl::Status NodeImpl::Start() {
   // The API socket: created by this user only (0600), replacing a stale socket file.
   std::error_code ec;
   if (std::filesystem::is_socket(config_.api_socket(), ec)) {
-    if (CallApi(config_.api_socket(), [] { v1::ApiRequest r; r.mutable_status(); return r; }()).ok()) {
+    // A process that takes the connection and does not answer (a stopped node) still owns it.
+    auto other = CallApi(config_.api_socket(), [] { v1::ApiRequest r; r.mutable_status(); return r; }(),
+                         absl::Seconds(5));
+    if (other.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("api_socket: another node is already serving ", config_.api_socket()));
+    }
+    if (absl::IsDeadlineExceeded(other.status())) {
+      return absl::FailedPreconditionError(absl::StrCat("api_socket: a process listens on ", config_.api_socket(),
+                                                        " but does not answer (", other.status().message(),
+                                                        "); stop it, or remove the socket if it is no node"));
     }
     std::filesystem::remove(config_.api_socket(), ec);
   }

@@ -9,12 +9,15 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
 #include "node_support.h"
@@ -62,6 +65,59 @@ TEST(NodeLifecycleTest, CheckAndASecondInstanceLeaveTheRunningNodesApiSocketAlon
 
   EXPECT_TRUE((*net)->StopAll().ok());
   EXPECT_FALSE(fs::exists((*net)->SocketPath(kCl))) << "a node removes its own socket when it stops";
+  net->reset();
+  fs::remove_all(dir);
+}
+
+// Runs the sevex binary with `args` in `dir`; returns its exit code and standard error;
+// `env` is prefixed (e.g. "VAR=x").
+std::pair<int, std::string> RunSevexErr(const fs::path& dir, const std::string& args, const std::string& env = "") {
+  const fs::path err = dir / "stderr.txt";
+  const std::string command = absl::StrCat("cd '", dir.string(), "' && env ", env, " '", SEVEX_BINARY, "' ", args,
+                                           " >/dev/null 2>'", err.string(), "'");
+  const int status = std::system(command.c_str());
+  std::ifstream in(err);
+  std::stringstream text;
+  text << in.rdbuf();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+// A node that is stopped (SIGSTOP) still has its socket, and the kernel still takes connections
+// into its backlog, but it answers nothing: an operator's command fails within its timeout with
+// the reason, and a second instance is refused without taking the socket. Resumed, the node
+// serves as before.
+TEST(NodeLifecycleTest, AStoppedNodeFailsCommandsInBoundedTimeAndKeepsItsSocket) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-stopped-", ::getpid());
+  fs::remove_all(dir);
+  LocalNetwork::Spec spec;
+  spec.nodes = {{kCl, "cl-ds295", false, ""}};
+  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  ASSERT_TRUE(net.ok()) << net.status();
+  ASSERT_TRUE((*net)->StartAll().ok());
+  const std::string config = (*net)->ConfigPath(kCl);
+  (*net)->Pause(kCl);
+
+  auto start = std::chrono::steady_clock::now();
+  auto [code, err] = RunSevexErr(dir, absl::StrCat("status --config '", config, "'"), "SEVEX_API_TIMEOUT=1");
+  EXPECT_EQ(code, 1) << err;
+  EXPECT_THAT(err, ::testing::HasSubstr("the node did not answer within 1s")) << err;
+  EXPECT_THAT(err, ::testing::HasSubstr("is the node stopped or overloaded?")) << err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
+
+  start = std::chrono::steady_clock::now();
+  auto [second, second_err] = RunSevexErr(dir, absl::StrCat("node --config '", config, "'"));
+  EXPECT_EQ(second, 1) << second_err;
+  EXPECT_THAT(second_err, ::testing::HasSubstr("but does not answer")) << second_err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
+  EXPECT_TRUE(fs::is_socket((*net)->SocketPath(kCl))) << "a refused second instance removed the socket";
+
+  (*net)->Resume(kCl);
+  v1::ApiRequest status;
+  status.mutable_status();
+  auto r = (*net)->Call(kCl, status);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status().node_id(), kCl);
+  EXPECT_TRUE((*net)->StopAll().ok());
   net->reset();
   fs::remove_all(dir);
 }

@@ -331,6 +331,24 @@ TEST_F(SevexCommandTest, EveryCommandHasHelp) {
   EXPECT_THAT(top.out, HasSubstr("classify"));
 }
 
+// The node commands without a node: a missing one says how to find out why (exit 1); a bad
+// $SEVEX_API_TIMEOUT is bad input naming the variable (exit 2). A stopped node: node_lifecycle_test.
+TEST_F(SevexCommandTest, NodeCommandsSayWhenNoNodeAnswers) {
+  const std::string socket = (dir_ / "no-node.sock").string();
+  for (const char* c : {"status", "outbox", "inbox", "export"}) {
+    const Result r = Sevex(absl::StrCat(c, " --socket ", socket));
+    EXPECT_EQ(r.exit_code, 1) << c << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat("sevex ", c, ": cannot reach the node at ", socket))) << c;
+    EXPECT_THAT(r.err, HasSubstr("is `sevex node` running")) << c;
+  }
+  for (const char* value : {"soon", "0", "-5", "86401"}) {
+    const Result r = Sevex(absl::StrCat("status --socket ", socket), "", absl::StrCat("SEVEX_API_TIMEOUT=", value));
+    EXPECT_EQ(r.exit_code, 2) << value << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat("$SEVEX_API_TIMEOUT '", value, "': a whole number of seconds, 1..86400")))
+        << value;
+  }
+}
+
 TEST_F(SevexCommandTest, AttributesListsTheRegistry) {
   const Result r = Sevex("attributes");
   ASSERT_EQ(r.exit_code, 0);

@@ -56,16 +56,13 @@ int RunExport(const std::vector<std::string>& argv) {
     origin = want.substr(0, slash);
     id = want.substr(slash + 1);
   }
-  auto socket = SocketPath(*args);
-  if (!socket.ok()) return Fail(kExport.name, socket.status());
-
   v1::ApiRequest status_request;
   status_request.mutable_status();
-  auto status = node::CallApi(*socket, status_request);
+  auto status = CallNode(*args, status_request);
   if (!status.ok()) return Fail(kExport.name, status.status());
   v1::ApiRequest inbox_request;
   inbox_request.mutable_inbox();
-  auto inbox = node::CallApi(*socket, inbox_request);
+  auto inbox = CallNode(*args, inbox_request);
   if (!inbox.ok()) return Fail(kExport.name, inbox.status());
 
   std::vector<v1::InboxEntry> entries;

@@ -30,6 +30,25 @@ absl::StatusOr<std::string> SocketPath(const Args& args) {
   return absl::InvalidArgumentError("say which node: --socket PATH, --config FILE or $SEVEX_SOCKET");
 }
 
+absl::StatusOr<v1::ApiResponse> CallNode(const Args& args, const v1::ApiRequest& request) {
+  auto socket = SocketPath(args);
+  if (!socket.ok()) return socket.status();
+  uint32_t seconds = 60;
+  if (const char* env = std::getenv("SEVEX_API_TIMEOUT"); env != nullptr && *env != '\0') {
+    if (!absl::SimpleAtoi(env, &seconds) || seconds == 0 || seconds > 86400) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("$SEVEX_API_TIMEOUT '", env, "': a whole number of seconds, 1..86400"));
+    }
+  }
+  const absl::Duration timeout = absl::Seconds(seconds) + absl::Milliseconds(request.submit().wait_timeout_ms());
+  auto response = node::CallApi(*socket, request, timeout);
+  if (absl::IsDeadlineExceeded(response.status())) {
+    return absl::DeadlineExceededError(absl::StrCat(response.status().message(), " (", *socket,
+                                                    "): is the node stopped or overloaded? See its log"));
+  }
+  return response;
+}
+
 namespace {
 
 // --wait: some recipient refused a notice or does not have it yet.
@@ -80,12 +99,6 @@ const Command kOutbox{"outbox", "[--socket PATH | --config FILE] [--format text|
 const Command kStatus{"status", "[--socket PATH | --config FILE] [--format text|json]",
                       "The node's identity, scheme, notice counts and peers.", "",
                       {kSocketOption, kConfigOption, kFormatOption}};
-
-absl::StatusOr<v1::ApiResponse> Call(const Args& args, const v1::ApiRequest& request) {
-  auto socket = SocketPath(args);
-  if (!socket.ok()) return socket.status();
-  return node::CallApi(*socket, request);
-}
 
 std::string Age(int64_t since_ms) {
   if (since_ms == 0) return "-";
@@ -185,7 +198,7 @@ int RunSubmit(const std::vector<std::string>& argv) {
     request.mutable_submit()->set_wait(true);
     request.mutable_submit()->set_wait_timeout_ms(seconds * 1000);
   }
-  auto response = Call(*args, request);
+  auto response = CallNode(*args, request);
   if (!response.ok()) return Fail(kSubmit.name, response.status());
   bool all_delivered = true;
   for (const auto& s : response->submitted()) {
@@ -245,7 +258,7 @@ int RunInbox(const std::vector<std::string>& argv) {
   }
   const bool own = args->Has("own");
   request.mutable_inbox()->set_own(own);
-  auto response = Call(*args, request);
+  auto response = CallNode(*args, request);
   if (!response.ok()) return Fail(kInbox.name, response.status());
   std::vector<const v1::InboxEntry*> entries;
   for (const auto& e : response->inbox()) entries.push_back(&e);
@@ -297,7 +310,7 @@ int RunOutbox(const std::vector<std::string>& argv) {
   if (!format.ok()) return Fail(kOutbox.name, format.status());
   v1::ApiRequest request;
   request.mutable_outbox();
-  auto response = Call(*args, request);
+  auto response = CallNode(*args, request);
   if (!response.ok()) return Fail(kOutbox.name, response.status());
   if (*format == "json") {
     for (const auto& q : response->outbox()) std::cout << ToJson(q, false) << "\n";
@@ -318,7 +331,7 @@ int RunStatus(const std::vector<std::string>& argv) {
   if (!format.ok()) return Fail(kStatus.name, format.status());
   v1::ApiRequest request;
   request.mutable_status();
-  auto response = Call(*args, request);
+  auto response = CallNode(*args, request);
   if (!response.ok()) return Fail(kStatus.name, response.status());
   const v1::NodeStatus& s = response->status();
   if (*format == "json") {

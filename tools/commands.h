@@ -8,6 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "sevex/v1/assessment.pb.h"
+#include "sevex/v1/node.pb.h"
 #include "tools/cli.h"
 
 namespace sevex::cli {
@@ -29,6 +30,11 @@ int RunDemo(const std::vector<std::string>& argv);
 // The node's API socket for the node commands (submit, inbox, outbox, status, export): --socket,
 // else api_socket of --config, else $SEVEX_SOCKET.
 absl::StatusOr<std::string> SocketPath(const Args& args);
+
+// One request to that node. A node that has not answered within $SEVEX_API_TIMEOUT seconds
+// (default 60; for `submit --wait`, plus its wait) fails the call: a stopped or wedged node
+// must not hang the operator's command.
+absl::StatusOr<v1::ApiResponse> CallNode(const Args& args, const v1::ApiRequest& request);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "node/api.h"
 #include "node/json_value.h"
 #include "node/local_network.h"
@@ -41,14 +42,19 @@ std::string Notices(const std::string& prefix, size_t first, size_t count) {
   return absl::StrCat("[", absl::StrJoin(out, ","), "]");
 }
 
+// How long a node may take to settle one submission, and to answer at all: a node that hangs
+// fails the bench with a reason instead of holding it.
+constexpr uint32_t kWaitMs = 60000;
+const absl::Duration kCallTimeout = absl::Milliseconds(kWaitMs) + absl::Seconds(30);
+
 // Submits with wait: answered once the receiver has stored and acknowledged every notice and
 // the origin has stored the receipts. Returns false (and says why) when something else happened.
 bool SubmitAndWait(const std::string& socket, const std::string& json, std::string* error) {
   v1::ApiRequest request;
   request.mutable_submit()->set_json(json);
   request.mutable_submit()->set_wait(true);
-  request.mutable_submit()->set_wait_timeout_ms(60000);
-  auto r = node::CallApi(socket, request);
+  request.mutable_submit()->set_wait_timeout_ms(kWaitMs);
+  auto r = node::CallApi(socket, request, kCallTimeout);
   if (!r.ok()) {
     *error = std::string(r.status().message());
     return false;
@@ -121,8 +127,8 @@ absl::StatusOr<size_t> Deliver(const std::string& socket, const std::string& jso
   v1::ApiRequest request;
   request.mutable_submit()->set_json(json);
   request.mutable_submit()->set_wait(true);
-  request.mutable_submit()->set_wait_timeout_ms(60000);
-  auto r = node::CallApi(socket, request);
+  request.mutable_submit()->set_wait_timeout_ms(kWaitMs);
+  auto r = node::CallApi(socket, request, kCallTimeout);
   if (!r.ok()) return r.status();
   if (!r->error().empty()) return absl::InternalError(r->error());
   size_t delivered = 0;
@@ -204,6 +210,7 @@ int BenchNodePeers(const Args& args, const std::string& dir, const std::string& 
   auto t = Clock::now();
   auto net = node::LocalNetwork::Create(dir, self, spec);
   if (!net.ok()) return Fail("bench node", net.status());
+  (*net)->set_call_timeout(kCallTimeout);
   const double pki_s = std::chrono::duration<double>(Clock::now() - t).count();
   if (absl::Status s = (*net)->Start(kHq); !s.ok()) return Fail("bench node", s);
   const std::string hq_socket = (*net)->SocketPath(kHq);
@@ -436,6 +443,7 @@ static int BenchNodePair(const Args& args, const std::string& dir, const std::st
   spec.links = {{kOrigin, kReceiver}};
   auto net = node::LocalNetwork::Create(dir, self, spec);
   if (!net.ok()) return Fail("bench node", net.status());
+  (*net)->set_call_timeout(kCallTimeout);
   if (absl::Status s = (*net)->StartAll(); !s.ok()) return Fail("bench node", s);
   const std::string socket = (*net)->SocketPath(kOrigin);
 

@@ -10,11 +10,13 @@
 #include <chrono>
 #include <future>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -538,9 +540,23 @@ void NodeImpl::RunUntilSignal() {
   auto done = signalled.get_future();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
-  signals_.async_wait([&signalled](const boost::system::error_code& ec, int) {
-    if (!ec) signalled.set_value();
-  });
+  // SIGHUP would otherwise end the node at once, without the graceful stop. There is no
+  // configuration reload, and a hang-up must not take a national exchange down: it is logged
+  // and the node goes on.
+  signals_.add(SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [this, &signalled, &on_signal](const boost::system::error_code& ec, int number) {
+        if (ec) return;
+        if (number != SIGHUP) {
+          signalled.set_value();
+          return;
+        }
+        LogEvent(LogLevel::kWarning, "sighup_ignored",
+                 {{"node", config_.node_id()},
+                  {"reason", "the configuration is not reloaded; restart the node to apply a change"}});
+        signals_.async_wait(on_signal);
+      };
+  signals_.async_wait(on_signal);
   done.wait();
   Stop();
 }

@@ -6,7 +6,7 @@
 //   ASSIGN_OR_RETURN(v1::NodeConfig config, LoadNodeConfig("uk.textproto"));
 //   ASSIGN_OR_RETURN(auto node, Node::Create(std::move(config)));
 //   RETURN_IF_ERROR(node->Start());
-//   node->RunUntilSignal();   // SIGTERM or SIGINT: graceful stop
+//   node->RunUntilSignal();   // SIGTERM or SIGINT: graceful stop; SIGHUP: logged, ignored
 #ifndef SEVEX_NODE_NODE_H_
 #define SEVEX_NODE_NODE_H_
 
@@ -27,7 +27,7 @@ class Node {
 
   // Binds the listener and the API socket, loads the pending outbox and dials the peers.
   virtual absl::Status Start() = 0;
-  // Blocks until SIGTERM or SIGINT, then stops gracefully.
+  // Blocks until SIGTERM or SIGINT, then stops gracefully. SIGHUP is logged and ignored.
   virtual void RunUntilSignal() = 0;
   // Graceful stop: no new sessions or submissions, queued store writes finished and
   // acknowledged, sessions closed with Goodbye. Idempotent.

@@ -1,6 +1,7 @@
 // Integration: what other invocations do to a running node — `sevex node --check` on its
-// configuration, and a second instance started on it — must leave it serving; and a node ends
-// with the process that started it, also when that process is killed.
+// configuration, and a second instance started on it — must leave it serving; a stopped node
+// fails commands in bounded time; a SIGHUP does not end a node; and a node ends with the process
+// that started it, also when that process is killed.
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -118,6 +120,50 @@ TEST(NodeLifecycleTest, AStoppedNodeFailsCommandsInBoundedTimeAndKeepsItsSocket)
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->status().node_id(), kCl);
   EXPECT_TRUE((*net)->StopAll().ok());
+  net->reset();
+  fs::remove_all(dir);
+}
+
+// There is no configuration reload: a SIGHUP (a closed terminal, a `kill -HUP` by habit) must
+// neither end the node nor skip its graceful stop. It is logged, and the node goes on serving.
+TEST(NodeLifecycleTest, ASighupIsLoggedAndTheNodeGoesOnServing) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-hup-", ::getpid());
+  fs::remove_all(dir);
+  LocalNetwork::Spec spec;
+  spec.nodes = {{kCl, "cl-ds295", false, ""}};
+  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  ASSERT_TRUE(net.ok()) << net.status();
+  ASSERT_TRUE((*net)->StartAll().ok());
+  v1::ApiRequest status;
+  status.mutable_status();
+  const auto logged = [&] {
+    std::ifstream in((*net)->LogPath(kCl));
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+  };
+  for (int i = 0; i < 2; ++i) {  // the handler is armed again after each
+    ASSERT_EQ(::kill((*net)->Pid(kCl), SIGHUP), 0);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    size_t seen = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const std::string log = logged();
+      seen = 0;
+      for (size_t at = log.find("\"sighup_ignored\""); at != std::string::npos;
+           at = log.find("\"sighup_ignored\"", at + 1)) {
+        ++seen;
+      }
+      if (seen == static_cast<size_t>(i + 1)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(seen, static_cast<size_t>(i + 1)) << logged();
+    auto r = (*net)->Call(kCl, status);
+    ASSERT_TRUE(r.ok()) << "the node did not survive SIGHUP: " << r.status();
+    EXPECT_EQ(r->status().node_id(), kCl);
+  }
+  EXPECT_THAT(logged(), ::testing::HasSubstr("restart the node to apply a change"));
+  EXPECT_TRUE((*net)->StopAll().ok()) << "the graceful stop after SIGHUP must still exit 0";
+  EXPECT_THAT(logged(), ::testing::HasSubstr("\"node_stopped\""));
   net->reset();
   fs::remove_all(dir);
 }

@@ -10,6 +10,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -344,6 +345,17 @@ class SqliteStore final : public Store {
   std::mutex reader_mu_;
   Db reader_db_;  // guarded by reader_mu_; null once closed
   ReaderStmts r_;
+
+  // Settled outbox items per peer. Counting them in the table would read every row ever
+  // written; they are counted once at Open, then as each transaction that settles some commits.
+  struct Settled {
+    uint64_t delivered = 0;
+    uint64_t refused = 0;
+  };
+  absl::Status CountSettled();
+  std::mutex settled_mu_;
+  std::map<std::string, Settled> settled_totals_;  // guarded by settled_mu_
+  std::map<std::string, Settled> txn_settled_;     // the open transaction's (writer thread only)
 };
 
 absl::StatusOr<Db> SqliteStore::OpenConnection(absl::string_view role) {
@@ -546,13 +558,10 @@ absl::Status SqliteStore::PrepareReader() {
       {&r_.receipts, absl::StrCat("SELECT ", kReceiptColumns,
                                   " FROM receipts WHERE origin = ? AND notice_id = ? AND revision = ? "
                                   "ORDER BY recipient")},
-      {&r_.outbox_counts,
-       absl::StrCat("SELECT peer, "
-                    "SUM(state = ",
-                    kPending, "), COALESCE(MIN(CASE WHEN state = ", kPending,
-                    " THEN queued_at_ms END), 0), "
-                    "SUM(state = ",
-                    kDelivered, "), SUM(state = ", kRefused, ") FROM outbox GROUP BY peer ORDER BY peer")},
+      // Pending items only, through the partial index: the settled ones, kept for ever, are
+      // counted in memory (settled_totals_).
+      {&r_.outbox_counts, absl::StrCat("SELECT peer, count(*), MIN(queued_at_ms) FROM outbox WHERE state = ",
+                                       kPending, " GROUP BY peer")},
       {&r_.notice_count, "SELECT count(*) FROM notices WHERE ?1 = 0 OR own != 0"},
       {&r_.audit,
        absl::StrCat("SELECT ", kAuditColumns, " FROM audit WHERE time_ms >= ? ORDER BY seq LIMIT ?")},
@@ -617,8 +626,28 @@ absl::Status SqliteStore::Open() {
     return s.status();
   }
 
+  if (auto s = CountSettled(); !s.ok()) return s;
+
   writer_ = std::thread([this] { WriterLoop(); });
   checkpointer_ = std::thread([this] { CheckpointerLoop(); });
+  return absl::OkStatus();
+}
+
+// Once, before the writer starts: the one read of the whole outbox.
+absl::Status SqliteStore::CountSettled() {
+  const std::string sql = absl::StrCat("SELECT peer, SUM(state = ", kDelivered, "), SUM(state = ", kRefused,
+                                       ") FROM outbox WHERE state != ", kPending, " GROUP BY peer");
+  absl::StatusOr<Stmt> q = Prepare(writer_db_.get(), sql);
+  if (!q.ok()) return q.status();
+  std::lock_guard<std::mutex> lock(settled_mu_);
+  settled_totals_.clear();
+  int rc;
+  while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
+    Settled& t = settled_totals_[ColumnBytes(q->get(), 0)];
+    t.delivered = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 1));
+    t.refused = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 2));
+  }
+  if (rc != SQLITE_DONE) return SqlError(path_, writer_db_.get(), rc, "counting the settled outbox items");
   return absl::OkStatus();
 }
 
@@ -766,6 +795,7 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
   const auto started = std::chrono::steady_clock::now();
   results->clear();
   results->reserve(batch.size());
+  txn_settled_.clear();
   absl::Status status = Step(w_.begin.get(), "beginning a transaction");
   if (status.ok()) {
     const int64_t now_ms = NowMs();
@@ -782,6 +812,14 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
     }
   }
   if (status.ok()) status = Step(w_.commit.get(), "committing");
+  if (status.ok() && !txn_settled_.empty()) {
+    std::lock_guard<std::mutex> lock(settled_mu_);
+    for (const auto& [peer, n] : txn_settled_) {
+      Settled& t = settled_totals_[peer];
+      t.delivered += n.delivered;
+      t.refused += n.refused;
+    }
+  }
   if (!status.ok()) {
     results->clear();
     // SQLite may already have rolled back by itself (it does on SQLITE_FULL and some I/O
@@ -893,6 +931,11 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
                        .rc();
     if (rc != SQLITE_OK) return SqlError(path_, db, rc, "binding an outbox settlement");
     if (auto st = Step(s, "settling an outbox item"); !st.ok()) return st;
+    // Only a pending item changes; a second settlement of the same item changes nothing.
+    if (sqlite3_changes(db) == 1) {
+      Settled& t = txn_settled_[settle.peer];
+      ++(settle.delivered ? t.delivered : t.refused);
+    }
   }
   if (!duplicate) {
     for (const ReceiptRow& receipt : unit.receipts) {
@@ -1059,17 +1102,29 @@ absl::StatusOr<std::vector<PeerCounts>> SqliteStore::OutboxCounts() {
   if (!reader_db_) return ReaderClosed();
   sqlite3_stmt* s = r_.outbox_counts.get();
   StmtUse use(s);
-  std::vector<PeerCounts> counts;
+  std::map<std::string, PeerCounts> by_peer;
   int rc;
   while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-    PeerCounts& c = counts.emplace_back();
-    c.peer = ColumnBytes(s, 0);
+    PeerCounts& c = by_peer[ColumnBytes(s, 0)];
     c.pending = static_cast<uint64_t>(sqlite3_column_int64(s, 1));
     c.oldest_pending_ms = sqlite3_column_int64(s, 2);
-    c.delivered = static_cast<uint64_t>(sqlite3_column_int64(s, 3));
-    c.refused = static_cast<uint64_t>(sqlite3_column_int64(s, 4));
   }
   if (rc != SQLITE_DONE) return ReadError(rc, "counting the outbox");
+  // Read a moment after the pending items: one that settled in between counts in both.
+  {
+    std::lock_guard<std::mutex> settled(settled_mu_);
+    for (const auto& [peer, t] : settled_totals_) {
+      PeerCounts& c = by_peer[peer];
+      c.delivered = t.delivered;
+      c.refused = t.refused;
+    }
+  }
+  std::vector<PeerCounts> counts;
+  counts.reserve(by_peer.size());
+  for (auto& [peer, c] : by_peer) {
+    c.peer = peer;
+    counts.push_back(std::move(c));
+  }
   return counts;
 }
 

@@ -499,6 +499,50 @@ TEST_F(StoreTest, SettleRemovesFromPendingAndOutboxCountsPerPeer) {
   ASSERT_EQ(counts->size(), 2u);
   EXPECT_EQ(Fields((*counts)[0]), Fields(PeerCounts{"alpha", 1, 300, 1, 1}));
   EXPECT_EQ(Fields((*counts)[1]), Fields(PeerCounts{"beta", 0, 0, 2, 0}));
+
+  // Settled items are counted from the table when the store opens, then as they settle.
+  store.reset();
+  store = Open();
+  ASSERT_NE(store, nullptr);
+  counts = store->OutboxCounts();
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ(Fields((*counts)[0]), Fields(PeerCounts{"alpha", 1, 300, 1, 1}));
+  EXPECT_EQ(Fields((*counts)[1]), Fields(PeerCounts{"beta", 0, 0, 2, 0}));
+  Unit last;
+  last.settle = {Refused("alpha", "a3", "expired"), Refused("alpha", "a3", "expired")};
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(last)}).status.ok());
+  counts = store->OutboxCounts();
+  ASSERT_TRUE(counts.ok());
+  ASSERT_EQ(counts->size(), 2u);
+  EXPECT_EQ(Fields((*counts)[0]), Fields(PeerCounts{"alpha", 0, 0, 1, 2}));
+}
+
+// `sevex outbox` and `status` count the outbox on every call: that must read the pending items
+// through their index, never every item ever queued (kept for ever once settled).
+TEST_F(StoreTest, CountingTheOutboxReadsOnlyThePendingItems) {
+  auto store = Open();
+  ASSERT_NE(store, nullptr);
+  Unit u;
+  u.enqueue = {Item("alpha", "a1", 100), Item("alpha", "a2", 200)};
+  ASSERT_TRUE(CommitAndWait(*store, {std::move(u)}).status.ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db,
+                               "EXPLAIN QUERY PLAN SELECT peer, count(*), MIN(queued_at_ms) FROM outbox "
+                               "WHERE state = 0 GROUP BY peer",
+                               -1, &plan, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  std::string details;
+  while (sqlite3_step(plan) == SQLITE_ROW) {
+    details += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3));
+    details += "\n";
+  }
+  sqlite3_finalize(plan);
+  sqlite3_close(db);
+  EXPECT_THAT(details, HasSubstr("USING INDEX outbox_pending_by_peer")) << details;
 }
 
 // A node that holds only the head of a long queue in memory reads the rest a page at a time.

@@ -235,7 +235,7 @@ class NodeImpl final : public Node, private transport::SessionHandler {
     if (received_jsonl_fd_ >= 0) ::close(received_jsonl_fd_);
   }
 
-  absl::Status Load();
+  absl::Status Load(bool check_only);
   absl::Status Start() override;
   void RunUntilSignal() override;
   void Stop() override;
@@ -358,7 +358,7 @@ class NodeImpl final : public Node, private transport::SessionHandler {
   bool refill_failed_ = false;              // logged once until a read succeeds again
 };
 
-absl::Status NodeImpl::Load() {
+absl::Status NodeImpl::Load(bool check_only) {
   own_policy_ = catalog_.Find(config_.scheme());
   if (own_policy_ == nullptr) {
     return absl::InvalidArgumentError(
@@ -433,6 +433,19 @@ absl::Status NodeImpl::Load() {
              {{"variable", kStoreFaultsEnv}, {"file", faults},
               {"effect", "the store's fsyncs fail while this file exists; for tests only"}});
   }
+  if (check_only) {
+    for (const auto& p : config_.peers()) peers_[p.node_id()];
+    if (!config_.received_jsonl().empty()) {
+      const std::string& file = config_.received_jsonl();
+      const bool exists = ::access(file.c_str(), F_OK) == 0;
+      const std::string target = exists ? file : std::filesystem::path(file).parent_path().string();
+      if (::access(target.empty() ? "." : target.c_str(), exists ? W_OK : W_OK | X_OK) != 0) {
+        return absl::InvalidArgumentError(absl::StrCat("received_jsonl: cannot ", exists ? "append to " : "create ",
+                                                       file, ": ", std::strerror(errno)));
+      }
+    }
+    return store::CheckSqliteStore(config_.store_path());
+  }
   if (!config_.received_jsonl().empty()) {
     received_jsonl_fd_ = ::open(config_.received_jsonl().c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (received_jsonl_fd_ < 0) {
@@ -450,6 +463,7 @@ absl::Status NodeImpl::Load() {
 }
 
 absl::Status NodeImpl::Start() {
+  if (!store_) return absl::FailedPreconditionError("this node was created for --check only");
   started_ms_ = NowMs();
   // The head of each peer's queue, at most memory_limit_ items; Refill reads the rest as it
   // drains. Items of a peer removed from the configuration wait in the store.
@@ -1603,7 +1617,7 @@ v1::ApiResponse NodeImpl::Inbox(const v1::InboxRequest& request) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Node>> Node::Create(v1::NodeConfig config) {
+absl::StatusOr<std::unique_ptr<Node>> Node::Create(v1::NodeConfig config, Mode mode) {
   absl::StatusOr<engine::Catalog> catalog = absl::UnknownError("");
   if (config.policy_dir().empty()) {
     catalog = engine::Catalog::Load(policies::Embedded(), "embedded:policies");
@@ -1614,7 +1628,7 @@ absl::StatusOr<std::unique_ptr<Node>> Node::Create(v1::NodeConfig config) {
   }
   if (!catalog.ok()) return catalog.status();
   auto node = std::make_unique<NodeImpl>(std::move(config), std::move(*catalog));
-  if (absl::Status s = node->Load(); !s.ok()) return s;
+  if (absl::Status s = node->Load(mode == Mode::kCheck); !s.ok()) return s;
   return node;
 }
 

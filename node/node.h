@@ -20,9 +20,13 @@ namespace sevex::node {
 
 class Node {
  public:
+  // kCheck (`sevex node --check`): everything is loaded and checked as for kServe, but the
+  // store and the received-notices file are only checked, never created or written, and the
+  // node cannot Start.
+  enum class Mode { kServe, kCheck };
   // Loads the policies, keys, certificates and store named by `config` (already checked by
   // LoadNodeConfig). Nothing is listening yet. Errors name what failed.
-  static absl::StatusOr<std::unique_ptr<Node>> Create(v1::NodeConfig config);
+  static absl::StatusOr<std::unique_ptr<Node>> Create(v1::NodeConfig config, Mode mode = Mode::kServe);
   virtual ~Node() = default;
 
   // Binds the listener and the API socket, loads the pending outbox and dials the peers.

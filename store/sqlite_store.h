@@ -48,6 +48,12 @@ struct SqliteOptions {
 // schema, is refused with an error naming it; nothing is written to it.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const SqliteOptions& options = {});
 
+// For `sevex node --check`: whether the node could open the store at `path`, without creating
+// or writing anything: a missing file that its directory lets this user create, or a file this
+// user can read and write whose SQLite header does not belong to another application or to a
+// newer schema. Opening the store checks more (OpenSqliteStore).
+absl::Status CheckSqliteStore(const std::string& path);
+
 }  // namespace sevex::store
 
 #endif  // SEVEX_STORE_SQLITE_STORE_H_

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -82,6 +83,63 @@ std::pair<int, std::string> RunSevexErr(const fs::path& dir, const std::string& 
   std::stringstream text;
   text << in.rdbuf();
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+// `sevex node --check` is run before a node's first start, often as another user (root) than
+// the node's: it must create nothing, and still say when the node could not open its store.
+TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-check-", ::getpid());
+  fs::remove_all(dir);
+  LocalNetwork::Spec spec;
+  spec.nodes = {{kCl, "cl-ds295", false, ""}};
+  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  ASSERT_TRUE(net.ok()) << net.status();
+  const std::string config = (*net)->ConfigPath(kCl);
+  const fs::path store = (*net)->StorePath(kCl);
+  const std::string check = absl::StrCat("node --config '", config, "' --check");
+  ASSERT_FALSE(fs::exists(store));
+
+  auto [fresh, fresh_err] = RunSevexErr(dir, check);
+  EXPECT_EQ(fresh, 0) << fresh_err;
+  EXPECT_FALSE(fs::exists(store)) << "--check created the store";
+  for (const char* suffix : {"-wal", "-shm"}) EXPECT_FALSE(fs::exists(store.string() + suffix)) << suffix;
+
+  // A store the node made: checked, and left byte for byte as it was.
+  ASSERT_TRUE((*net)->StartAll().ok());
+  ASSERT_TRUE((*net)->StopAll().ok());
+  const auto before = fs::last_write_time(store);
+  const auto size = fs::file_size(store);
+  auto [made, made_err] = RunSevexErr(dir, check);
+  EXPECT_EQ(made, 0) << made_err;
+  EXPECT_EQ(fs::last_write_time(store), before);
+  EXPECT_EQ(fs::file_size(store), size);
+
+  // One from a newer sevex, another application's database, and a file that is no database.
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(store.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  auto [newer, newer_err] = RunSevexErr(dir, check);
+  EXPECT_EQ(newer, 2) << newer_err;
+  EXPECT_THAT(newer_err, ::testing::HasSubstr(absl::StrCat(store.string(), " was written by a newer sevex (schema version 99")));
+
+  const fs::path other = dir / "other.db";
+  ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA application_id=1234; CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  fs::remove(store);
+  fs::copy_file(other, store);
+  auto [foreign, foreign_err] = RunSevexErr(dir, check);
+  EXPECT_EQ(foreign, 2) << foreign_err;
+  EXPECT_THAT(foreign_err, ::testing::HasSubstr("is not a sevex store (an SQLite database with application id 1234)"));
+
+  std::ofstream(store, std::ios::trunc) << "these are not the notices you are looking for\n";
+  auto [junk, junk_err] = RunSevexErr(dir, check);
+  EXPECT_EQ(junk, 2) << junk_err;
+  EXPECT_THAT(junk_err, ::testing::HasSubstr("is not a sevex store (not an SQLite database)"));
+
+  net->reset();
+  fs::remove_all(dir);
 }
 
 // A node that is stopped (SIGSTOP) still has its socket, and the kernel still takes connections

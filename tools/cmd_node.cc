@@ -64,7 +64,8 @@ const Command kNode{"node", "--config FILE [--check] [--log-format json|text]",
                     "socket and delivers them. --check only reads and checks the configuration.\n"
                     "Exit codes: 0 after a graceful stop; 2 when the configuration is wrong or what it names\n"
                     "cannot be loaded (keys, certificates, policies, store), nothing started; 1 when it cannot\n"
-                    "start (a port or API socket in use). --check opens (and creates) the store.\n"
+                    "start (a port or API socket in use). --check creates and writes nothing: a missing\n"
+                    "store or received-notices file is only checked to be creatable.\n"
                     "The log goes to standard error, one JSON object per line (time, level, event and its\n"
                     "fields: peer, notice_id, reason, …); --log-format text writes the same for people.",
                     {kConfigOption, {"check", "", "check the configuration and exit"},
@@ -153,7 +154,7 @@ int RunNode(const std::vector<std::string>& argv) {
   transport::RouteProtobufLogs();
   auto config = node::LoadNodeConfig(args->Get("config"));
   if (!config.ok()) return Fail(kNode.name, config.status());
-  auto node = node::Node::Create(*config);
+  auto node = node::Node::Create(*config, args->Has("check") ? node::Node::Mode::kCheck : node::Node::Mode::kServe);
   if (!node.ok()) {
     return Fail(kNode.name, absl::InvalidArgumentError(absl::StrCat(args->Get("config"), ": ", node.status().message())));
   }

@@ -167,6 +167,8 @@ class Store {
   // Receipts of one notice revision, by recipient.
   virtual absl::StatusOr<std::vector<ReceiptRow>> Receipts(absl::string_view origin, absl::string_view notice_id,
                                                            uint32_t revision) = 0;
+  // Per peer with any outbox item, by peer: pending, oldest pending, delivered, refused. Reads
+  // the pending items only; an item settling during the call may be counted as both.
   virtual absl::StatusOr<std::vector<PeerCounts>> OutboxCounts() = 0;
   // Number of notices stored; `own_only` counts those submitted here.
   virtual absl::StatusOr<uint64_t> NoticeCount(bool own_only) = 0;

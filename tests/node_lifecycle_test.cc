@@ -14,7 +14,6 @@
 #include <fstream>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "absl/strings/numbers.h"
@@ -34,11 +33,19 @@ namespace fs = std::filesystem;
 constexpr char kCl[] = "cl.csirt";
 constexpr char kUk[] = "uk.ncsc";
 
-// Runs the sevex binary with `args` in `dir`; returns its exit code.
-int RunSevex(const fs::path& dir, const std::string& args) {
-  const std::string command = absl::StrCat("cd '", dir.string(), "' && '", SEVEX_BINARY, "' ", args, " >/dev/null 2>&1");
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+// Runs the sevex binary with `args` in `dir`, `env` prefixed (e.g. "VAR=x"): its exit code,
+// and its standard error in `out` (its standard output is dropped).
+sevex::testing::Outcome RunSevex(const fs::path& dir, const std::string& args, const std::string& env = "") {
+  return sevex::testing::Shell(absl::StrCat("cd '", dir.string(), "' && env ", env, " '", SEVEX_BINARY, "' ", args,
+                                            " 2>&1 >/dev/null"));
+}
+
+// A network of one node, cl.csirt, not started, in `dir` (emptied first).
+absl::StatusOr<std::unique_ptr<LocalNetwork>> OneNode(const fs::path& dir) {
+  fs::remove_all(dir);
+  LocalNetwork::Spec spec;
+  spec.nodes = {{kCl, "cl-ds295", false, ""}};
+  return LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
 }
 
 TEST(NodeLifecycleTest, CheckAndASecondInstanceLeaveTheRunningNodesApiSocketAlone) {
@@ -55,12 +62,12 @@ TEST(NodeLifecycleTest, CheckAndASecondInstanceLeaveTheRunningNodesApiSocketAlon
   ASSERT_TRUE((*net)->Call(kCl, status).ok());
 
   const std::string config = (*net)->ConfigPath(kCl);
-  EXPECT_EQ(RunSevex(dir, absl::StrCat("node --config '", config, "' --check")), 0);
+  EXPECT_EQ(RunSevex(dir, absl::StrCat("node --config '", config, "' --check")).exit_code, 0);
   EXPECT_TRUE(fs::is_socket((*net)->SocketPath(kCl))) << "--check removed the running node's socket";
   EXPECT_TRUE((*net)->Call(kCl, status).ok());
 
   // A second instance on the same configuration is refused (exit 1) and changes nothing.
-  EXPECT_EQ(RunSevex(dir, absl::StrCat("node --config '", config, "'")), 1);
+  EXPECT_EQ(RunSevex(dir, absl::StrCat("node --config '", config, "'")).exit_code, 1);
   EXPECT_TRUE(fs::is_socket((*net)->SocketPath(kCl))) << "a refused second instance removed the socket";
   auto r = (*net)->Call(kCl, status);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -72,34 +79,18 @@ TEST(NodeLifecycleTest, CheckAndASecondInstanceLeaveTheRunningNodesApiSocketAlon
   fs::remove_all(dir);
 }
 
-// Runs the sevex binary with `args` in `dir`; returns its exit code and standard error;
-// `env` is prefixed (e.g. "VAR=x").
-std::pair<int, std::string> RunSevexErr(const fs::path& dir, const std::string& args, const std::string& env = "") {
-  const fs::path err = dir / "stderr.txt";
-  const std::string command = absl::StrCat("cd '", dir.string(), "' && env ", env, " '", SEVEX_BINARY, "' ", args,
-                                           " >/dev/null 2>'", err.string(), "'");
-  const int status = std::system(command.c_str());
-  std::ifstream in(err);
-  std::stringstream text;
-  text << in.rdbuf();
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
-
 // `sevex node --check` is run before a node's first start, often as another user (root) than
 // the node's: it must create nothing, and still say when the node could not open its store.
 TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-check-", ::getpid());
-  fs::remove_all(dir);
-  LocalNetwork::Spec spec;
-  spec.nodes = {{kCl, "cl-ds295", false, ""}};
-  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  auto net = OneNode(dir);
   ASSERT_TRUE(net.ok()) << net.status();
   const std::string config = (*net)->ConfigPath(kCl);
   const fs::path store = (*net)->StorePath(kCl);
   const std::string check = absl::StrCat("node --config '", config, "' --check");
   ASSERT_FALSE(fs::exists(store));
 
-  auto [fresh, fresh_err] = RunSevexErr(dir, check);
+  auto [fresh, fresh_err] = RunSevex(dir, check);
   EXPECT_EQ(fresh, 0) << fresh_err;
   EXPECT_FALSE(fs::exists(store)) << "--check created the store";
   for (const char* suffix : {"-wal", "-shm"}) EXPECT_FALSE(fs::exists(store.string() + suffix)) << suffix;
@@ -109,7 +100,7 @@ TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
   ASSERT_TRUE((*net)->StopAll().ok());
   const auto before = fs::last_write_time(store);
   const auto size = fs::file_size(store);
-  auto [made, made_err] = RunSevexErr(dir, check);
+  auto [made, made_err] = RunSevex(dir, check);
   EXPECT_EQ(made, 0) << made_err;
   EXPECT_EQ(fs::last_write_time(store), before);
   EXPECT_EQ(fs::file_size(store), size);
@@ -119,22 +110,25 @@ TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
   ASSERT_EQ(sqlite3_open(store.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr), SQLITE_OK);
   sqlite3_close(db);
-  auto [newer, newer_err] = RunSevexErr(dir, check);
+  auto [newer, newer_err] = RunSevex(dir, check);
   EXPECT_EQ(newer, 2) << newer_err;
-  EXPECT_THAT(newer_err, ::testing::HasSubstr(absl::StrCat(store.string(), " was written by a newer sevex (schema version 99")));
+  EXPECT_THAT(newer_err,
+              ::testing::HasSubstr(absl::StrCat(store.string(), " was written by a newer sevex (schema version 99")));
 
   const fs::path other = dir / "other.db";
   ASSERT_EQ(sqlite3_open(other.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA application_id=1234; CREATE TABLE t(x)", nullptr, nullptr, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA application_id=1234; CREATE TABLE t(x)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
   sqlite3_close(db);
   fs::remove(store);
   fs::copy_file(other, store);
-  auto [foreign, foreign_err] = RunSevexErr(dir, check);
+  auto [foreign, foreign_err] = RunSevex(dir, check);
   EXPECT_EQ(foreign, 2) << foreign_err;
-  EXPECT_THAT(foreign_err, ::testing::HasSubstr("is not a sevex store (an SQLite database with application id 1234)"));
+  EXPECT_THAT(foreign_err,
+              ::testing::HasSubstr("is not a sevex store (an SQLite database with application id 1234)"));
 
   std::ofstream(store, std::ios::trunc) << "these are not the notices you are looking for\n";
-  auto [junk, junk_err] = RunSevexErr(dir, check);
+  auto [junk, junk_err] = RunSevex(dir, check);
   EXPECT_EQ(junk, 2) << junk_err;
   EXPECT_THAT(junk_err, ::testing::HasSubstr("is not a sevex store (not an SQLite database)"));
 
@@ -148,24 +142,21 @@ TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
 // serves as before.
 TEST(NodeLifecycleTest, AStoppedNodeFailsCommandsInBoundedTimeAndKeepsItsSocket) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-stopped-", ::getpid());
-  fs::remove_all(dir);
-  LocalNetwork::Spec spec;
-  spec.nodes = {{kCl, "cl-ds295", false, ""}};
-  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  auto net = OneNode(dir);
   ASSERT_TRUE(net.ok()) << net.status();
   ASSERT_TRUE((*net)->StartAll().ok());
   const std::string config = (*net)->ConfigPath(kCl);
   (*net)->Pause(kCl);
 
   auto start = std::chrono::steady_clock::now();
-  auto [code, err] = RunSevexErr(dir, absl::StrCat("status --config '", config, "'"), "SEVEX_API_TIMEOUT=1");
+  auto [code, err] = RunSevex(dir, absl::StrCat("status --config '", config, "'"), "SEVEX_API_TIMEOUT=1");
   EXPECT_EQ(code, 1) << err;
   EXPECT_THAT(err, ::testing::HasSubstr("the node did not answer within 1s")) << err;
   EXPECT_THAT(err, ::testing::HasSubstr("is the node stopped or overloaded?")) << err;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(15));
 
   start = std::chrono::steady_clock::now();
-  auto [second, second_err] = RunSevexErr(dir, absl::StrCat("node --config '", config, "'"));
+  auto [second, second_err] = RunSevex(dir, absl::StrCat("node --config '", config, "'"));
   EXPECT_EQ(second, 1) << second_err;
   EXPECT_THAT(second_err, ::testing::HasSubstr("but does not answer")) << second_err;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30));
@@ -186,10 +177,7 @@ TEST(NodeLifecycleTest, AStoppedNodeFailsCommandsInBoundedTimeAndKeepsItsSocket)
 // neither end the node nor skip its graceful stop. It is logged, and the node goes on serving.
 TEST(NodeLifecycleTest, ASighupIsLoggedAndTheNodeGoesOnServing) {
   const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-hup-", ::getpid());
-  fs::remove_all(dir);
-  LocalNetwork::Spec spec;
-  spec.nodes = {{kCl, "cl-ds295", false, ""}};
-  auto net = LocalNetwork::Create(dir.string(), SEVEX_BINARY, spec);
+  auto net = OneNode(dir);
   ASSERT_TRUE(net.ok()) << net.status();
   ASSERT_TRUE((*net)->StartAll().ok());
   v1::ApiRequest status;
@@ -202,19 +190,18 @@ TEST(NodeLifecycleTest, ASighupIsLoggedAndTheNodeGoesOnServing) {
   };
   for (int i = 0; i < 2; ++i) {  // the handler is armed again after each
     ASSERT_EQ(::kill((*net)->Pid(kCl), SIGHUP), 0);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    size_t seen = 0;
-    while (std::chrono::steady_clock::now() < deadline) {
+    const auto seen = [&] {
       const std::string log = logged();
-      seen = 0;
+      size_t n = 0;
       for (size_t at = log.find("\"sighup_ignored\""); at != std::string::npos;
            at = log.find("\"sighup_ignored\"", at + 1)) {
-        ++seen;
+        ++n;
       }
-      if (seen == static_cast<size_t>(i + 1)) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    EXPECT_EQ(seen, static_cast<size_t>(i + 1)) << logged();
+      return n;
+    };
+    const size_t want = static_cast<size_t>(i + 1);
+    EXPECT_TRUE(sevex::testing::WaitFor([&] { return seen() == want; }, std::chrono::seconds(10)))
+        << seen() << " sighup_ignored lines after " << i + 1 << " SIGHUPs:\n" << logged();
     auto r = (*net)->Call(kCl, status);
     ASSERT_TRUE(r.ok()) << "the node did not survive SIGHUP: " << r.status();
     EXPECT_EQ(r->status().node_id(), kCl);

@@ -433,8 +433,8 @@ absl::Status NodeImpl::Load(bool check_only) {
              {{"variable", kStoreFaultsEnv}, {"file", faults},
               {"effect", "the store's fsyncs fail while this file exists; for tests only"}});
   }
+  for (const auto& p : config_.peers()) peers_[p.node_id()];
   if (check_only) {
-    for (const auto& p : config_.peers()) peers_[p.node_id()];
     if (!config_.received_jsonl().empty()) {
       const std::string& file = config_.received_jsonl();
       const bool exists = ::access(file.c_str(), F_OK) == 0;
@@ -456,7 +456,6 @@ absl::Status NodeImpl::Load(bool check_only) {
   auto store = store::OpenSqliteStore(config_.store_path(), store_options);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
-  for (const auto& p : config_.peers()) peers_[p.node_id()];
   const char* tamper = std::getenv("SEVEX_TEST_TAMPER_RELAY");
   tamper_relayed_ = tamper != nullptr && std::string(tamper) == "1";
   return absl::OkStatus();

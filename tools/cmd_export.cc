@@ -56,13 +56,16 @@ int RunExport(const std::vector<std::string>& argv) {
     origin = want.substr(0, slash);
     id = want.substr(slash + 1);
   }
+  auto socket = SocketPath(*args);  // once: with --config, it reads and checks the configuration
+  if (!socket.ok()) return Fail(kExport.name, socket.status());
+
   v1::ApiRequest status_request;
   status_request.mutable_status();
-  auto status = CallNode(*args, status_request);
+  auto status = CallNode(*socket, status_request);
   if (!status.ok()) return Fail(kExport.name, status.status());
   v1::ApiRequest inbox_request;
   inbox_request.mutable_inbox();
-  auto inbox = CallNode(*args, inbox_request);
+  auto inbox = CallNode(*socket, inbox_request);
   if (!inbox.ok()) return Fail(kExport.name, inbox.status());
 
   std::vector<v1::InboxEntry> entries;

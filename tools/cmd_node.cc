@@ -33,6 +33,10 @@ absl::StatusOr<std::string> SocketPath(const Args& args) {
 absl::StatusOr<v1::ApiResponse> CallNode(const Args& args, const v1::ApiRequest& request) {
   auto socket = SocketPath(args);
   if (!socket.ok()) return socket.status();
+  return CallNode(*socket, request);
+}
+
+absl::StatusOr<v1::ApiResponse> CallNode(const std::string& socket, const v1::ApiRequest& request) {
   uint32_t seconds = 60;
   if (const char* env = std::getenv("SEVEX_API_TIMEOUT"); env != nullptr && *env != '\0') {
     if (!absl::SimpleAtoi(env, &seconds) || seconds == 0 || seconds > 86400) {
@@ -41,9 +45,9 @@ absl::StatusOr<v1::ApiResponse> CallNode(const Args& args, const v1::ApiRequest&
     }
   }
   const absl::Duration timeout = absl::Seconds(seconds) + absl::Milliseconds(request.submit().wait_timeout_ms());
-  auto response = node::CallApi(*socket, request, timeout);
+  auto response = node::CallApi(socket, request, timeout);
   if (absl::IsDeadlineExceeded(response.status())) {
-    return absl::DeadlineExceededError(absl::StrCat(response.status().message(), " (", *socket,
+    return absl::DeadlineExceededError(absl::StrCat(response.status().message(), " (", socket,
                                                     "): is the node stopped or overloaded? See its log"));
   }
   return response;

@@ -35,6 +35,8 @@ absl::StatusOr<std::string> SocketPath(const Args& args);
 // (default 60; for `submit --wait`, plus its wait) fails the call: a stopped or wedged node
 // must not hang the operator's command.
 absl::StatusOr<v1::ApiResponse> CallNode(const Args& args, const v1::ApiRequest& request);
+// The same, to the node at `socket` (from SocketPath), for a command that makes several calls.
+absl::StatusOr<v1::ApiResponse> CallNode(const std::string& socket, const v1::ApiRequest& request);
 
 // Text renderings for people.
 std::string AssessmentText(const v1::Assessment& a);

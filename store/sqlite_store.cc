@@ -286,7 +286,7 @@ class SqliteStore final : public Store {
   // Statements of the reader connection, used only under reader_mu_.
   struct ReaderStmts {
     Stmt pending_outbox, pending_page, pending_after, peers_holding, latest, get, notices, receipts, outbox_counts,
-        notice_count, audit;
+        audit;
   };
 
   absl::StatusOr<Db> OpenConnection(absl::string_view role);
@@ -350,16 +350,22 @@ class SqliteStore final : public Store {
   Db reader_db_;  // guarded by reader_mu_; null once closed
   ReaderStmts r_;
 
-  // Settled outbox items per peer. Counting them in the table would read every row ever
-  // written; they are counted once at Open, then as each transaction that settles some commits.
+  // Settled outbox items per peer, and notices stored. Counting them in the tables would read
+  // every row ever written; they are counted once at Open, then as each transaction commits.
   struct Settled {
     uint64_t delivered = 0;
     uint64_t refused = 0;
   };
-  absl::Status CountSettled();
-  std::mutex settled_mu_;
-  std::map<std::string, Settled> settled_totals_;  // guarded by settled_mu_
+  struct Stored {
+    uint64_t all = 0;
+    uint64_t own = 0;
+  };
+  absl::Status CountTotals();
+  std::mutex totals_mu_;
+  std::map<std::string, Settled> settled_totals_;  // guarded by totals_mu_
+  Stored stored_totals_;                           // guarded by totals_mu_
   std::map<std::string, Settled> txn_settled_;     // the open transaction's (writer thread only)
+  Stored txn_stored_;                              // the open transaction's (writer thread only)
 };
 
 absl::StatusOr<Db> SqliteStore::OpenConnection(absl::string_view role) {
@@ -566,7 +572,6 @@ absl::Status SqliteStore::PrepareReader() {
       // counted in memory (settled_totals_).
       {&r_.outbox_counts, absl::StrCat("SELECT peer, count(*), MIN(queued_at_ms) FROM outbox WHERE state = ",
                                        kPending, " GROUP BY peer")},
-      {&r_.notice_count, "SELECT count(*) FROM notices WHERE ?1 = 0 OR own != 0"},
       {&r_.audit,
        absl::StrCat("SELECT ", kAuditColumns, " FROM audit WHERE time_ms >= ? ORDER BY seq LIMIT ?")},
   };
@@ -630,20 +635,22 @@ absl::Status SqliteStore::Open() {
     return s.status();
   }
 
-  if (auto s = CountSettled(); !s.ok()) return s;
+  if (auto s = CountTotals(); !s.ok()) return s;
 
   writer_ = std::thread([this] { WriterLoop(); });
   checkpointer_ = std::thread([this] { CheckpointerLoop(); });
   return absl::OkStatus();
 }
 
-// Once, before the writer starts: the one read of the whole outbox.
-absl::Status SqliteStore::CountSettled() {
+// Once, before the writer starts: the one read of the whole outbox and of the notices.
+absl::Status SqliteStore::CountTotals() {
   const std::string sql = absl::StrCat("SELECT peer, SUM(state = ", kDelivered, "), SUM(state = ", kRefused,
                                        ") FROM outbox WHERE state != ", kPending, " GROUP BY peer");
   absl::StatusOr<Stmt> q = Prepare(writer_db_.get(), sql);
   if (!q.ok()) return q.status();
-  std::lock_guard<std::mutex> lock(settled_mu_);
+  absl::StatusOr<Stmt> n = Prepare(writer_db_.get(), "SELECT count(*), SUM(own != 0) FROM notices");
+  if (!n.ok()) return n.status();
+  std::lock_guard<std::mutex> lock(totals_mu_);
   settled_totals_.clear();
   int rc;
   while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
@@ -652,6 +659,11 @@ absl::Status SqliteStore::CountSettled() {
     t.refused = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 2));
   }
   if (rc != SQLITE_DONE) return SqlError(path_, writer_db_.get(), rc, "counting the settled outbox items");
+  rc = sqlite3_step(n->get());
+  if (rc != SQLITE_ROW) return SqlError(path_, writer_db_.get(), rc, "counting the notices stored");
+  // SUM of no rows is NULL, which reads as 0.
+  stored_totals_.all = static_cast<uint64_t>(sqlite3_column_int64(n->get(), 0));
+  stored_totals_.own = static_cast<uint64_t>(sqlite3_column_int64(n->get(), 1));
   return absl::OkStatus();
 }
 
@@ -800,6 +812,7 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
   results->clear();
   results->reserve(batch.size());
   txn_settled_.clear();
+  txn_stored_ = {};
   absl::Status status = Step(w_.begin.get(), "beginning a transaction");
   if (status.ok()) {
     const int64_t now_ms = NowMs();
@@ -816,13 +829,15 @@ absl::Status SqliteStore::RunTransaction(std::span<const Request> batch,
     }
   }
   if (status.ok()) status = Step(w_.commit.get(), "committing");
-  if (status.ok() && !txn_settled_.empty()) {
-    std::lock_guard<std::mutex> lock(settled_mu_);
+  if (status.ok()) {
+    std::lock_guard<std::mutex> lock(totals_mu_);
     for (const auto& [peer, n] : txn_settled_) {
       Settled& t = settled_totals_[peer];
       t.delivered += n.delivered;
       t.refused += n.refused;
     }
+    stored_totals_.all += txn_stored_.all;
+    stored_totals_.own += txn_stored_.own;
   }
   if (!status.ok()) {
     results->clear();
@@ -887,6 +902,10 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
       if (step != SQLITE_DONE) return SqlError(path_, db, step, "storing a notice");
       // OR IGNORE turns "already stored" into zero changes rather than an error.
       duplicate = sqlite3_changes(db) == 0;
+      if (!duplicate) {
+        ++txn_stored_.all;
+        if (n.own) ++txn_stored_.own;
+      }
     }
     AuditRow row;
     row.event = duplicate ? "duplicate" : (n.own ? "submitted" : "stored");
@@ -1116,7 +1135,7 @@ absl::StatusOr<std::vector<PeerCounts>> SqliteStore::OutboxCounts() {
   if (rc != SQLITE_DONE) return ReadError(rc, "counting the outbox");
   // Read a moment after the pending items: one that settled in between counts in both.
   {
-    std::lock_guard<std::mutex> settled(settled_mu_);
+    std::lock_guard<std::mutex> settled(totals_mu_);
     for (const auto& [peer, t] : settled_totals_) {
       PeerCounts& c = by_peer[peer];
       c.delivered = t.delivered;
@@ -1133,15 +1152,12 @@ absl::StatusOr<std::vector<PeerCounts>> SqliteStore::OutboxCounts() {
 }
 
 absl::StatusOr<uint64_t> SqliteStore::NoticeCount(bool own_only) {
-  std::lock_guard<std::mutex> lock(reader_mu_);
-  if (!reader_db_) return ReaderClosed();
-  sqlite3_stmt* s = r_.notice_count.get();
-  StmtUse use(s);
-  int rc = Binder(s).Int(own_only ? 1 : 0).rc();
-  if (rc != SQLITE_OK) return ReadError(rc, "binding a notice count");
-  rc = sqlite3_step(s);
-  if (rc != SQLITE_ROW) return ReadError(rc, "counting notices");
-  return static_cast<uint64_t>(sqlite3_column_int64(s, 0));
+  {
+    std::lock_guard<std::mutex> lock(reader_mu_);
+    if (!reader_db_) return ReaderClosed();
+  }
+  std::lock_guard<std::mutex> lock(totals_mu_);
+  return own_only ? stored_totals_.own : stored_totals_.all;
 }
 
 absl::StatusOr<std::vector<AuditRow>> SqliteStore::Audit(int64_t since_ms, uint32_t limit) {

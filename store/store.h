@@ -170,7 +170,8 @@ class Store {
   // Per peer with any outbox item, by peer: pending, oldest pending, delivered, refused. Reads
   // the pending items only; an item settling during the call may be counted as both.
   virtual absl::StatusOr<std::vector<PeerCounts>> OutboxCounts() = 0;
-  // Number of notices stored; `own_only` counts those submitted here.
+  // Number of notices stored; `own_only` counts those submitted here. Kept in memory: counted
+  // once when the store opens, then as each transaction commits; no table is read.
   virtual absl::StatusOr<uint64_t> NoticeCount(bool own_only) = 0;
   virtual absl::StatusOr<std::vector<AuditRow>> Audit(int64_t since_ms, uint32_t limit) = 0;
 };

@@ -879,6 +879,9 @@ TEST_F(StoreTest, DataSurvivesCloseAndReopen) {
   absl::StatusOr<uint64_t> count = store->NoticeCount(false);
   ASSERT_TRUE(count.ok());
   EXPECT_EQ(*count, 3u);
+  absl::StatusOr<uint64_t> own = store->NoticeCount(true);  // n1 and revision 3, not n2
+  ASSERT_TRUE(own.ok());
+  EXPECT_EQ(*own, 2u);
 }
 
 TEST_F(StoreTest, AcknowledgedCommitSurvivesProcessDeathWithoutClose) {

@@ -5,6 +5,7 @@
 #ifndef SEVEX_ENGINE_NOTICE_H_
 #define SEVEX_ENGINE_NOTICE_H_
 
+#include <cstdint>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <vector>
@@ -18,6 +19,9 @@
 namespace sevex::engine {
 
 inline constexpr size_t kMaxNoticeJsonBytes = 1 << 20;
+// The highest revision a notice may have: far beyond any real thread of revisions, and low
+// enough that "the next revision" (one more) never wraps a uint32.
+inline constexpr uint32_t kMaxRevision = 2147483647;  // 2^31 - 1
 
 // Reads notices from JSON: one notice object, a JSON array of notices, or JSON lines (one
 // object per line). Field names are the proto names (snake_case) or their lowerCamel JSON

@@ -1154,8 +1154,8 @@ void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::A
   auto notices = engine::ParseNotices(request.json(), where);
   if (!notices.ok()) return fail(notices.status());
   if (notices->empty()) return fail(absl::InvalidArgumentError(absl::StrCat(where, ": no notices")));
+  // `reply` moves into `state` only once every notice has passed: until then `fail` answers.
   SubmitRequestState state;
-  state.reply = std::move(reply);
   state.wait = request.wait();
   state.wait_timeout_ms = request.wait_timeout_ms() == 0 ? 30000 : std::min(request.wait_timeout_ms(), 3600000u);
   const int64_t now = NowMs();
@@ -1173,6 +1173,10 @@ void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::A
           absl::StrCat(at, ": id '", n.id(), "' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)")));
     }
     if (n.revision() == 0) n.set_revision(1);
+    if (n.revision() > engine::kMaxRevision) {
+      return fail(absl::InvalidArgumentError(absl::StrCat(at, ": revision ", n.revision(), " is above the highest, ",
+                                                          engine::kMaxRevision)));
+    }
     if (n.marking().tlp() == v1::Marking::TLP_UNSPECIFIED) {
       return fail(absl::InvalidArgumentError(
           absl::StrCat(at, ": marking.tlp is required (CLEAR, GREEN, AMBER, AMBER_STRICT or RED)")));
@@ -1190,6 +1194,7 @@ void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::A
     n.mutable_created_at()->set_nanos(static_cast<int32_t>(now % 1000) * 1000000);
     state.notices.push_back({std::move(n), {}});
   }
+  state.reply = std::move(reply);
   // Revisions are checked and the batch signed on the core strand, in submission order.
   asio::post(core_, [this, state = std::move(state)]() mutable {
     auto fail_on_core = [&](const absl::Status& s) {
@@ -1210,9 +1215,12 @@ void NodeImpl::Submit(const v1::SubmitRequest& request, std::function<void(v1::A
       if (!stored.ok()) return fail_on_core(stored.status());
       if (stored->has_value()) latest = std::max(latest, (*stored)->revision);
       if (n.revision() <= latest) {
-        return fail_on_core(absl::AlreadyExistsError(absl::StrCat("notice ", n.id(), " revision ", n.revision(),
-                                                                  " is already submitted; the next revision is ",
-                                                                  latest + 1)));
+        return fail_on_core(absl::AlreadyExistsError(
+            latest >= engine::kMaxRevision
+                ? absl::StrCat("notice ", n.id(), " revision ", n.revision(), " is already submitted, and revision ",
+                               latest, " is the highest: submit a new notice")
+                : absl::StrCat("notice ", n.id(), " revision ", n.revision(),
+                               " is already submitted; the next revision is ", latest + 1)));
       }
       if (n.retracted() && latest == 0) {
         return fail_on_core(absl::InvalidArgumentError(

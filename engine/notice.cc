@@ -59,8 +59,38 @@ absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, abs
   return reader.Parse(text, where);
 }
 
-absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, const v1::Notice& notice) {
+bool IsNoticeId(absl::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == ':')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+absl::StatusOr<AttributeSet> Check(const AttributeRegistry& registry, const v1::Notice& notice, bool exchange) {
   std::vector<std::string> errors;
+  if (!notice.id().empty() && !IsNoticeId(notice.id())) {
+    errors.push_back(
+        absl::StrCat("id '", notice.id(), "' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"));
+  }
+  const auto tlp = notice.marking().tlp();
+  if (exchange && tlp == v1::Marking::TLP_UNSPECIFIED) {
+    errors.push_back("marking.tlp is required (CLEAR, GREEN, AMBER, AMBER_STRICT or RED)");
+  }
+  const char* named = tlp == v1::Marking::AMBER          ? "TLP:AMBER"
+                      : tlp == v1::Marking::AMBER_STRICT ? "TLP:AMBER+STRICT"
+                      : tlp == v1::Marking::RED          ? "TLP:RED"
+                                                         : nullptr;
+  if (named != nullptr && notice.marking().recipients().empty()) {
+    errors.push_back(absl::StrCat(named, " needs marking.recipients (the node ids it may reach)"));
+  }
+  if (named == nullptr && !notice.marking().recipients().empty()) {
+    errors.push_back("marking.recipients applies to AMBER, AMBER_STRICT and RED only");
+  }
   const auto& c = notice.classification().rsit_class();
   if (!c.empty()) {
     const auto& classes = RsitClasses();
@@ -69,18 +99,20 @@ absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, cons
                                     absl::StrJoin(classes, ", "), ")"));
     }
   }
-  const auto tlp = notice.marking().tlp();
-  const bool named = tlp == v1::Marking::AMBER || tlp == v1::Marking::AMBER_STRICT || tlp == v1::Marking::RED;
-  if (tlp == v1::Marking::RED && notice.marking().recipients().empty()) {
-    errors.push_back("marking TLP:RED needs `recipients`: the named recipients");
-  }
-  if (!named && !notice.marking().recipients().empty()) {
-    errors.push_back("marking.recipients applies to AMBER, AMBER_STRICT and RED only");
-  }
   absl::StatusOr<AttributeSet> attrs = BindAttributes(registry, notice.attributes());
   if (!attrs.ok()) errors.emplace_back(attrs.status().message());
   if (!errors.empty()) return absl::InvalidArgumentError(absl::StrJoin(errors, "; "));
   return attrs;
+}
+
+}  // namespace
+
+absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, const v1::Notice& notice) {
+  return Check(registry, notice, /*exchange=*/false);
+}
+
+absl::StatusOr<AttributeSet> CheckNoticeForExchange(const AttributeRegistry& registry, const v1::Notice& notice) {
+  return Check(registry, notice, /*exchange=*/true);
 }
 
 }  // namespace sevex::engine

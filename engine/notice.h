@@ -39,9 +39,18 @@ class NoticeReader {
 // One-shot convenience over NoticeReader.
 absl::StatusOr<std::vector<v1::Notice>> ParseNotices(absl::string_view text, absl::string_view where);
 
-// Checks what the schema cannot: RSIT class, marking recipients, attributes against the
-// registry. Returns the bound attributes.
+// Checks what the schema cannot, about the notice itself: the id's syntax when it has one (see
+// IsNoticeId), the RSIT class, the marking's recipients (AMBER, AMBER+STRICT and RED name them;
+// CLEAR and GREEN must not), attributes against the registry. Returns the bound attributes.
+// `sevex classify` and a node's submission refuse a notice with these same words.
 absl::StatusOr<AttributeSet> CheckNotice(const AttributeRegistry& registry, const v1::Notice& notice);
+
+// CheckNotice, and what a notice needs to be exchanged: a TLP marking. (Origin, revision and
+// the revision's place in the notice's history are checked by the node that takes it.)
+absl::StatusOr<AttributeSet> CheckNoticeForExchange(const AttributeRegistry& registry, const v1::Notice& notice);
+
+// A notice id: 1–128 letters, digits, '-', '.', '_' or ':' (a UUID is one).
+bool IsNoticeId(absl::string_view id);
 
 // The RSIT classes (TF-CSIRT / ENISA Reference Security Incident Taxonomy).
 const std::vector<std::string>& RsitClasses();

@@ -55,7 +55,11 @@ TEST(NoticeCheckTest, RefusesWhatTheSchemaCannot) {
     const char* message;
   } cases[] = {
       {R"({"classification": {"rsit_class": "ddos"}})", "classification.rsit_class 'ddos' is not an RSIT class"},
-      {R"({"marking": {"tlp": "RED"}})", "marking TLP:RED needs `recipients`"},
+      {R"({"marking": {"tlp": "RED"}})", "TLP:RED needs marking.recipients (the node ids it may reach)"},
+      {R"({"marking": {"tlp": "AMBER"}})", "TLP:AMBER needs marking.recipients (the node ids it may reach)"},
+      {R"({"marking": {"tlp": "AMBER_STRICT"}})", "TLP:AMBER+STRICT needs marking.recipients"},
+      {R"({"id": "two words"})", "id 'two words' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"},
+      {R"({"id": "a/b"})", "id 'a/b' must be 1–128 letters"},
       {R"({"marking": {"tlp": "GREEN", "recipients": ["uk.ncsc"]}})", "marking.recipients applies to AMBER, AMBER_STRICT and RED only"},
       {R"({"attributes": {"unknown_thing": 1}})", "attribute 'unknown_thing' is not in the attribute registry"},
       {R"({"attributes": {"users_affected": 2.5}})", "attribute 'users_affected' must be a whole number"},
@@ -71,6 +75,26 @@ TEST(NoticeCheckTest, RefusesWhatTheSchemaCannot) {
     EXPECT_EQ(attrs.status().code(), absl::StatusCode::kInvalidArgument);
     EXPECT_THAT(std::string(attrs.status().message()), HasSubstr(c.message)) << c.json;
   }
+}
+
+// What classify accepts without a marking, an exchange refuses, in the same words as the rest.
+TEST(NoticeCheckTest, AnExchangedNoticeNeedsATlpMarking) {
+  const v1::Notice bare = NoticeFromJson(R"({"attributes": {"victim_tier": "large"}})");
+  EXPECT_TRUE(CheckNotice(Shipped().registry(), bare).ok());
+  auto attrs = CheckNoticeForExchange(Shipped().registry(), bare);
+  ASSERT_FALSE(attrs.ok());
+  EXPECT_EQ(attrs.status().message(), "marking.tlp is required (CLEAR, GREEN, AMBER, AMBER_STRICT or RED)");
+  EXPECT_TRUE(CheckNoticeForExchange(Shipped().registry(), NoticeFromJson(R"({"marking": {"tlp": "CLEAR"}})")).ok());
+}
+
+TEST(NoticeCheckTest, NoticeIds) {
+  EXPECT_TRUE(IsNoticeId("3f6c2a1e-9b4d-4c1a-8e2f-5a6b7c8d9e0f"));
+  EXPECT_TRUE(IsNoticeId("cl.csirt:2026_11-1"));
+  EXPECT_TRUE(IsNoticeId(std::string(128, 'a')));
+  EXPECT_FALSE(IsNoticeId(std::string(129, 'a')));
+  EXPECT_FALSE(IsNoticeId(""));
+  EXPECT_FALSE(IsNoticeId("caf\xc3\xa9"));
+  EXPECT_FALSE(IsNoticeId("a\nb"));
 }
 
 TEST(NoticeCheckTest, NullAttributesCountAsAbsent) {

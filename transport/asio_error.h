@@ -1,4 +1,6 @@
-// asio_error.h — Boost.Asio / Boost.System errors become an absl::Status here, and only here.
+// asio_error.h — how a Boost.Asio / Boost.System error becomes an absl::Status: UNAVAILABLE,
+// with what was being done and the system's message. The transport's errors go through it; the
+// node's listeners (API socket, HTTP endpoint) word their own, naming the configuration field.
 #ifndef SEVEX_TRANSPORT_ASIO_ERROR_H_
 #define SEVEX_TRANSPORT_ASIO_ERROR_H_
 

@@ -11,7 +11,7 @@
 //
 //   auto session = PeerSession::Create(std::move(socket), tls, options, &handler, Role::kServer, {});
 //   session->Start();
-//   ...handler.OnNotice(session, frame) → store durably → session->Ack(frame.sequence(), ACCEPTED);
+//   ...handler.OnNotice(session, frame) → store durably → session->Ack(frame, v1::Ack::ACCEPTED);
 #ifndef SEVEX_TRANSPORT_SESSION_H_
 #define SEVEX_TRANSPORT_SESSION_H_
 
@@ -28,6 +28,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/status.h"
 #include "sevex/v1/frame.pb.h"
+#include "transport/channel.h"
 #include "transport/frame_codec.h"
 #include "transport/tls.h"
 #include "transport/tls_stream.h"
@@ -52,7 +53,7 @@ class SessionHandler {
   virtual ~SessionHandler() = default;
   // Hello exchanged: the peer is authenticated and speaks a common protocol version.
   virtual void OnOpen(const std::shared_ptr<PeerSession>& session) = 0;
-  // A notice from the peer. Call session->Ack(sequence, …) once it is durable (or refused).
+  // A notice from the peer. Call session->Ack(frame, …) once it is durable (or refused).
   virtual void OnNotice(const std::shared_ptr<PeerSession>& session, v1::NoticeFrame notice) = 0;
   // The peer's verdict on a notice this node sent.
   virtual void OnAck(const std::shared_ptr<PeerSession>& session, const v1::Ack& ack) = 0;
@@ -60,7 +61,7 @@ class SessionHandler {
   virtual void OnClose(const std::shared_ptr<PeerSession>& session, const absl::Status& reason) = 0;
 };
 
-class PeerSession : public std::enable_shared_from_this<PeerSession> {
+class PeerSession final : public Channel, public std::enable_shared_from_this<PeerSession> {
  public:
   enum class Role { kServer, kClient };
   // `socket` must be connected and bound to a strand executor. A client names the peer it
@@ -79,16 +80,16 @@ class PeerSession : public std::enable_shared_from_this<PeerSession> {
   // notice's origin, id and revision. Refused when the session is not open
   // (FailedPrecondition), the peer's window is full (ResourceExhausted: retry after an ack), or
   // the frame would exceed the peer's maximum (InvalidArgument).
-  absl::Status Send(v1::NoticeFrame notice);
+  absl::Status Send(v1::NoticeFrame notice) override;
   // The verdict on `notice`, received earlier from this session.
   void Ack(const v1::NoticeFrame& notice, v1::Ack::Status status, std::string reason_code = "",
-           std::string reason = "");
+           std::string reason = "") override;
   // Sends Goodbye and closes once it is written.
-  void Close(std::string reason_code, std::string reason);
+  void Close(std::string reason_code, std::string reason) override;
 
   // Thread-safe snapshots.
-  const std::string& peer_id() const { return peer_id_; }  // empty until authorised
-  bool open() const { return open_.load(); }
+  const std::string& peer_id() const override { return peer_id_; }  // empty until authorised
+  bool open() const override { return open_.load(); }
   bool resumed() const { return resumed_.load(); }  // the TLS session was resumed
   uint32_t in_flight() const { return in_flight_.load(); }
 

@@ -7,11 +7,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "node/api_codec.h"
 #include "sevex/v1/node.pb.h"
 
 namespace sevex::node {
 
-inline constexpr size_t kMaxApiMessageBytes = 64 << 20;
 
 // One request to the node at `socket_path`. A connection error says whether the node is
 // running; an error reported by the node comes back as its status. A node that has not

@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "node/api.h"
 
+#include "node/api_codec.h"
+
 namespace sevex::node {
 
 namespace {
@@ -91,27 +93,22 @@ absl::StatusOr<v1::ApiResponse> CallApi(const std::string& socket_path, const v1
     return absl::UnavailableError(absl::StrCat("cannot reach the node at ", socket_path, ": ", std::strerror(errno),
                                                " (is `sevex node` running with this api_socket?)"));
   }
-  std::string body = request.SerializeAsString();
-  if (body.size() > kMaxApiMessageBytes) {
-    return absl::InvalidArgumentError(absl::StrCat("request of ", body.size(), " bytes exceeds ", kMaxApiMessageBytes));
+  if (const size_t body = request.ByteSizeLong(); body > kMaxApiMessageBytes) {
+    return absl::InvalidArgumentError(absl::StrCat("request of ", body, " bytes exceeds ", kMaxApiMessageBytes));
   }
-  const uint32_t n = static_cast<uint32_t>(body.size());
-  const char header[4] = {static_cast<char>(n >> 24), static_cast<char>(n >> 16), static_cast<char>(n >> 8),
-                          static_cast<char>(n)};
-  if (absl::Status s = WriteAll(fd, header, 4, deadline, timeout); !s.ok()) return s;
-  if (absl::Status s = WriteAll(fd, body.data(), body.size(), deadline, timeout); !s.ok()) return s;
-  unsigned char len[4];
-  if (absl::Status s = ReadAll(fd, reinterpret_cast<char*>(len), 4, deadline, timeout); !s.ok()) return s;
-  const uint32_t size = uint32_t{len[0]} << 24 | uint32_t{len[1]} << 16 | uint32_t{len[2]} << 8 | len[3];
+  const std::string framed = EncodeApiMessage(request);
+  if (absl::Status s = WriteAll(fd, framed.data(), framed.size(), deadline, timeout); !s.ok()) return s;
+  unsigned char len[kApiHeaderBytes];
+  if (absl::Status s = ReadAll(fd, reinterpret_cast<char*>(len), kApiHeaderBytes, deadline, timeout); !s.ok()) {
+    return s;
+  }
+  const uint32_t size = DecodeApiLength(len);
   if (size > kMaxApiMessageBytes) return absl::DataLossError(absl::StrCat("the node answered with ", size, " bytes"));
   std::string reply(size, '\0');
   if (absl::Status s = ReadAll(fd, reply.data(), size, deadline, timeout); !s.ok()) return s;
   v1::ApiResponse response;
   if (!response.ParseFromString(reply)) return absl::DataLossError("the node's answer does not parse");
-  if (!response.error().empty()) {
-    return absl::Status(static_cast<absl::StatusCode>(response.error_code() == 0 ? 2 : response.error_code()),
-                        response.error());
-  }
+  if (absl::Status s = StatusOf(response); !s.ok()) return s;
   return response;
 }
 

@@ -40,4 +40,10 @@ int64_t WallClockMs() {
 
 absl::StatusOr<int64_t> ClockOffsetMs() { return Offset(); }
 
+int64_t SystemClock::NowMs() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count() +
+         offset_ms_;
+}
+
 }  // namespace sevex::node

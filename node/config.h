@@ -19,8 +19,8 @@ inline constexpr uint32_t kDefaultMaxPeerItemsInMemory = 4096;
 inline constexpr uint32_t kMinPeerItemsInMemory = 16;
 inline constexpr uint32_t kMaxPeerItemsInMemory = 1 << 20;
 
-// Reads and checks `path`. `catalog` is the policy set the node will run (to check `scheme`);
-// when null, the scheme is checked later by the node.
+// Reads and checks `path`. The scheme is only checked to be named: whether the node's policy
+// set holds it is checked when the node loads (Node::Create).
 absl::StatusOr<v1::NodeConfig> LoadNodeConfig(const std::string& path);
 
 // The checks alone, on an already parsed config (paths must already be absolute or relative to

@@ -224,14 +224,18 @@ LocalNetwork::~LocalNetwork() {
 
 std::string LocalNetwork::SocketPath(const std::string& id) const { return dir_ + "/" + id + ".sock"; }
 
-absl::Status LocalNetwork::Start(const std::string& id, const std::vector<std::string>& env) {
-  if (absl::Status s = Launch(id, env); !s.ok()) return s;
+absl::Status LocalNetwork::Start(const std::string& id, const std::vector<std::string>& env,
+                                 const std::vector<std::string>& node_args) {
+  if (absl::Status s = Launch(id, env, node_args); !s.ok()) return s;
   return WaitReady(id);
 }
 
-absl::Status LocalNetwork::Launch(const std::string& id, const std::vector<std::string>& env) {
+absl::Status LocalNetwork::Launch(const std::string& id, const std::vector<std::string>& env,
+                                  const std::vector<std::string>& node_args) {
   if (Running(id)) return absl::FailedPreconditionError(absl::StrCat(id, " is already running"));
-  absl::StatusOr<pid_t> spawned = Spawn({binary_, "node", "--config", ConfigPath(id)}, LogPath(id), env);
+  std::vector<std::string> argv = {binary_, "node", "--config", ConfigPath(id)};
+  argv.insert(argv.end(), node_args.begin(), node_args.end());
+  absl::StatusOr<pid_t> spawned = Spawn(argv, LogPath(id), env);
   if (!spawned.ok()) return spawned.status();
   pids_[id] = *spawned;
   return absl::OkStatus();

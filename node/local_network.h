@@ -53,8 +53,11 @@ class LocalNetwork {
                                                               const Spec& spec);
   ~LocalNetwork();  // kills whatever is still running
 
-  // Starts the node's process and waits until its API answers. `env` adds environment variables.
-  absl::Status Start(const std::string& id, const std::vector<std::string>& env = {});
+  // Starts the node's process and waits until its API answers. `env` adds environment variables
+  // (the allocator's, say: a node reads no test seam from its environment); `node_args` are added
+  // to its command line: the test seams, e.g. "--test-tamper-relay" (NodeOptions, node.h).
+  absl::Status Start(const std::string& id, const std::vector<std::string>& env = {},
+                     const std::vector<std::string>& node_args = {});
   // Starts the nodes' processes, then waits for each to answer: their start-ups overlap.
   absl::Status Start(const std::vector<std::string>& ids);
   absl::Status StartAll();
@@ -96,7 +99,8 @@ class LocalNetwork {
  private:
   LocalNetwork(std::string dir, std::string binary) : dir_(std::move(dir)), binary_(std::move(binary)) {}
   absl::Status WriteConfigs(const Spec& spec);
-  absl::Status Launch(const std::string& id, const std::vector<std::string>& env = {});
+  absl::Status Launch(const std::string& id, const std::vector<std::string>& env = {},
+                      const std::vector<std::string>& node_args = {});
   absl::Status WaitReady(const std::string& id);
   void Terminate(const std::string& id);
   absl::Status WaitStopped(const std::string& id, int timeout_s);

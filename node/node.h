@@ -10,13 +10,28 @@
 #ifndef SEVEX_NODE_NODE_H_
 #define SEVEX_NODE_NODE_H_
 
+#include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "sevex/v1/node.pb.h"
 
 namespace sevex::node {
+
+// Test seams: set by tests (through `sevex node`'s hidden --test-* flags, which log a warning),
+// never read from the environment, so a production node cannot be steered by it.
+struct NodeOptions {
+  // While this file exists, the store's fsyncs fail (and its writes, when the file says
+  // "full"): store/sqlite_vfs.h.
+  std::string store_faults_file;
+  // Shifts every time this node stamps (not TLS validity), so one machine can run nodes whose
+  // clocks disagree.
+  int64_t clock_offset_ms = 0;
+  // A hub that breaks the origin signature on what it forwards, so its peers' refusal is tested.
+  bool tamper_relayed = false;
+};
 
 class Node {
  public:
@@ -26,7 +41,8 @@ class Node {
   enum class Mode { kServe, kCheck };
   // Loads the policies, keys, certificates and store named by `config` (already checked by
   // LoadNodeConfig). Nothing is listening yet. Errors name what failed.
-  static absl::StatusOr<std::unique_ptr<Node>> Create(v1::NodeConfig config, Mode mode = Mode::kServe);
+  static absl::StatusOr<std::unique_ptr<Node>> Create(v1::NodeConfig config, Mode mode = Mode::kServe,
+                                                      NodeOptions options = {});
   virtual ~Node() = default;
 
   // Binds the listener and the API socket, loads the pending outbox and dials the peers.

@@ -199,7 +199,7 @@ TEST_F(NodeExchangeTest, RevisionAndRetractionReachEveryoneWhoHadTheOriginal) {
 
 TEST_F(NodeExchangeTest, ASignatureAlteredByARelayIsRefusedWithTheReasonAtTheOrigin) {
   ASSERT_TRUE(net_->Stop(kHub).ok());
-  ASSERT_TRUE(net_->Start(kHub, {"SEVEX_TEST_TAMPER_RELAY=1"}).ok());
+  ASSERT_TRUE(net_->Start(kHub, {}, {"--test-tamper-relay"}).ok());
   const v1::ApiResponse r = Submit(kCl, NoticeJson("tampered-1", 1, R"({"tlp": "GREEN"})"));
   ASSERT_EQ(r.submitted_size(), 1);
   auto receipts = ByRecipient(r.submitted(0));

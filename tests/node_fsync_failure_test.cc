@@ -85,7 +85,7 @@ class NodeFsyncFailureTest : public ::testing::Test {
   }
 
   absl::Status StartOrigin() {
-    return net_->Start(kCl, {absl::StrCat("SEVEX_TEST_STORE_FAULTS=", faults_.string())});
+    return net_->Start(kCl, {}, {absl::StrCat("--test-store-faults=", faults_.string())});
   }
   void ArmFsyncFailure() { std::ofstream(faults_).close(); }
   void Disarm() { fs::remove(faults_); }

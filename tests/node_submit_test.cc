@@ -47,7 +47,8 @@ class NodeSubmitTest : public ::testing::Test {
     ASSERT_TRUE(net.ok()) << net.status();
     net_ = net->release();
     ASSERT_TRUE(net_->StartAll().ok());
-    ASSERT_TRUE(sevex::testing::WaitFor([] { return SessionUp(); })) << "cl.csirt and uk.ncsc never connected";
+    ASSERT_TRUE(sevex::testing::WaitFor([] { return SessionUp(); }))
+        << "cl.csirt and uk.ncsc never connected";
   }
   static void TearDownTestSuite() {
     if (net_ != nullptr) {
@@ -74,7 +75,8 @@ class NodeSubmitTest : public ::testing::Test {
 
   static bool SessionUp() { return Metric("sevex_peer_session_up{peer=\"uk.ncsc\"}") == 1.0; }
   static double Metric(const std::string& series) {
-    auto v = sevex::testing::Sample(sevex::testing::HttpGet(net_->MetricsAddress(kCl), "/metrics").body, series);
+    auto v =
+        sevex::testing::Sample(sevex::testing::HttpGet(net_->MetricsAddress(kCl), "/metrics").body, series);
     return v.value_or(-1);
   }
   static std::string Log() {
@@ -92,9 +94,9 @@ class NodeSubmitTest : public ::testing::Test {
   }
   static Answer SubmitFile(const fs::path& file) {
     const fs::path err = *dir_ / "submit.err";
-    auto [code, out] = sevex::testing::Shell(absl::StrCat("'", SEVEX_BINARY, "' submit --config '",
-                                                          net_->ConfigPath(kCl), "' '", file.string(), "' 2>'",
-                                                          err.string(), "'"));
+    auto [code, out] =
+        sevex::testing::Shell(absl::StrCat("'", SEVEX_BINARY, "' submit --config '", net_->ConfigPath(kCl),
+                                           "' '", file.string(), "' 2>'", err.string(), "'"));
     std::ifstream in(err);
     std::stringstream text;
     text << in.rdbuf();
@@ -147,7 +149,8 @@ TEST_F(NodeSubmitTest, AnUnknownAttributeIsRefusedByName) {
 }
 
 TEST_F(NodeSubmitTest, ABadIdIsRefused) {
-  for (const std::string& id : std::vector<std::string>{"has space", std::string(129, 'a'), "semi;colon", "quo\\\"te"}) {
+  for (const std::string& id :
+       std::vector<std::string>{"has space", std::string(129, 'a'), "semi;colon", "quo\\\"te"}) {
     const Answer a = Submit("id.json", Notice(id, kClear));
     EXPECT_EQ(a.exit_code, 2) << id << ": " << a.err;
     EXPECT_THAT(a.err, HasSubstr("id.json: id '")) << id;
@@ -156,7 +159,8 @@ TEST_F(NodeSubmitTest, ABadIdIsRefused) {
 }
 
 TEST_F(NodeSubmitTest, ARevisionPastTheHighestIsRefusedAndTheHighestCannotWrap) {
-  Answer a = Submit("rev.json", Notice("rev-1", kClear, R"("victim_tier": "large")", R"(, "revision": 4294967295)"));
+  Answer a =
+      Submit("rev.json", Notice("rev-1", kClear, R"("victim_tier": "large")", R"(, "revision": 4294967295)"));
   EXPECT_EQ(a.exit_code, 2) << a.err;
   EXPECT_THAT(a.err, HasSubstr("rev.json: revision 4294967295 is above the highest, 2147483647"));
 
@@ -176,13 +180,15 @@ TEST_F(NodeSubmitTest, ARevisionAlreadySubmittedNamesTheNextOne) {
 }
 
 TEST_F(NodeSubmitTest, ARetractionOfNothingIsRefused) {
-  const Answer a = Submit("retract.json", Notice("never-1", kClear, "", R"(, "retracted": true, "revision": 2)"));
+  const Answer a =
+      Submit("retract.json", Notice("never-1", kClear, "", R"(, "retracted": true, "revision": 2)"));
   EXPECT_EQ(a.exit_code, 2) << a.err;
   EXPECT_THAT(a.err, HasSubstr("notice never-1 is a retraction of a notice this node never submitted"));
 }
 
 TEST_F(NodeSubmitTest, JunkIsRefusedWithWhere) {
-  for (const std::string& junk : std::vector<std::string>{"", "{", "[]", "null", "{\"attributes\": 5}", "\x01\x02\xff"}) {
+  for (const std::string& junk :
+       std::vector<std::string>{"", "{", "[]", "null", "{\"attributes\": 5}", "\x01\x02\xff"}) {
     const Answer a = Submit("junk.json", junk);
     EXPECT_EQ(a.exit_code, 2) << "'" << junk << "': " << a.err;
     EXPECT_THAT(a.err, HasSubstr("junk.json")) << junk;
@@ -199,16 +205,16 @@ TEST_F(NodeSubmitTest, OneBadNoticeRefusesTheWholeBatchAndStoresNothingOfIt) {
   EXPECT_EQ(OwnStored(), before) << "part of a refused batch was stored";
 
   // A revision conflict inside the batch, found only on the node, refuses it whole too.
-  const std::string twice =
-      absl::StrCat("[", Notice("twice-1", kClear), ",", Notice("twice-1", kClear), "]");
+  const std::string twice = absl::StrCat("[", Notice("twice-1", kClear), ",", Notice("twice-1", kClear), "]");
   const Answer b = Submit("twice.json", twice);
   EXPECT_EQ(b.exit_code, 2) << b.err;
   EXPECT_THAT(b.err, HasSubstr("notice twice-1 revision 1 is already submitted"));
   EXPECT_EQ(OwnStored(), before) << "part of a refused batch was stored";
 
   // The same batch, corrected, is taken whole and delivered.
-  const std::string good = absl::StrCat("[", Notice("batch-1", kClear), ",", Notice("batch-2", kClear), ",",
-                                        Notice("batch-3", R"({"tlp": "RED", "recipients": ["uk.ncsc"]})"), "]");
+  const std::string good =
+      absl::StrCat("[", Notice("batch-1", kClear), ",", Notice("batch-2", kClear), ",",
+                   Notice("batch-3", R"({"tlp": "RED", "recipients": ["uk.ncsc"]})"), "]");
   const Answer c = Submit("good.json", good);
   EXPECT_EQ(c.exit_code, 0) << c.err;
   EXPECT_EQ(OwnStored(), before + 3);

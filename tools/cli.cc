@@ -21,6 +21,7 @@ std::string Usage(const Command& command) {
   if (!command.details.empty()) absl::StrAppend(&out, "\n", command.details, "\n");
   if (!command.options.empty()) absl::StrAppend(&out, "\noptions:\n");
   for (const Option& o : command.options) {
+    if (o.hidden) continue;
     std::string left = absl::StrCat("  --", o.name, o.value_name.empty() ? "" : absl::StrCat(" ", o.value_name));
     if (left.size() < 28) left.resize(28, ' ');
     absl::StrAppend(&out, left, " ", o.help, "\n");

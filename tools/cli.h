@@ -26,6 +26,7 @@ struct Option {
   std::string name;        // without the leading "--"
   std::string value_name;  // empty for a flag
   std::string help;
+  bool hidden = false;  // not in --help: the node's test seams
 };
 
 struct Command {

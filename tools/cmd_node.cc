@@ -73,7 +73,11 @@ const Command kNode{"node", "--config FILE [--check] [--log-format json|text]",
                     "The log goes to standard error, one JSON object per line (time, level, event and its\n"
                     "fields: peer, notice_id, reason, …); --log-format text writes the same for people.",
                     {kConfigOption, {"check", "", "check the configuration and exit"},
-                     {"log-format", "json|text", "the log on standard error (default: json)"}}};
+                     {"log-format", "json|text", "the log on standard error (default: json)"},
+                     // Test seams (node.h, NodeOptions): not in --help; each logs a warning.
+                     {"test-store-faults", "FILE", "", true},
+                     {"test-clock-offset-ms", "MS", "", true},
+                     {"test-tamper-relay", "", "", true}}};
 
 const Command kSubmit{"submit", "[--socket PATH | --config FILE] [--wait [--timeout SECONDS]] [--format json|text] [FILE|-]",
                       "Submit notices (JSON) to the local node, which assesses, signs, stores and delivers them.",
@@ -158,7 +162,20 @@ int RunNode(const std::vector<std::string>& argv) {
   transport::RouteProtobufLogs();
   auto config = node::LoadNodeConfig(args->Get("config"));
   if (!config.ok()) return Fail(kNode.name, config.status());
-  auto node = node::Node::Create(*config, args->Has("check") ? node::Node::Mode::kCheck : node::Node::Mode::kServe);
+  node::NodeOptions seams;
+  seams.store_faults_file = args->Get("test-store-faults");
+  seams.tamper_relayed = args->Has("test-tamper-relay");
+  if (args->Has("test-clock-offset-ms")) {
+    constexpr int64_t kMaxOffsetMs = int64_t{100} * 366 * 24 * 3600 * 1000;
+    const std::string text = args->Get("test-clock-offset-ms");
+    if (!absl::SimpleAtoi(text, &seams.clock_offset_ms) || seams.clock_offset_ms > kMaxOffsetMs ||
+        seams.clock_offset_ms < -kMaxOffsetMs) {
+      return Fail(kNode.name, absl::InvalidArgumentError(absl::StrCat(
+                                  "--test-clock-offset-ms '", text, "': not a whole number of milliseconds within 100 years")));
+    }
+  }
+  auto node = node::Node::Create(*config, args->Has("check") ? node::Node::Mode::kCheck : node::Node::Mode::kServe,
+                                 seams);
   if (!node.ok()) {
     return Fail(kNode.name, absl::InvalidArgumentError(absl::StrCat(args->Get("config"), ": ", node.status().message())));
   }

@@ -183,19 +183,23 @@ void Submitter::Flush() {
   deps_.store.Commit(std::move(units), [this, batch = std::move(batch), responses = std::move(responses),
                                         items = std::move(items)](
                                            absl::Status s, std::vector<store::UnitResult> results) mutable {
-    if (s.ok()) SetQueued(items, results);
-    asio::post(strand_, [this, s, batch = std::move(batch), responses = std::move(responses),
-                         items = std::move(items)]() mutable {
-      Committed(s, std::move(batch), std::move(responses), std::move(items));
+    // The waiters first: a receipt that settles is posted to this strand after them, since the
+    // outbox only hears of the items below.
+    asio::post(strand_, [this, s, batch = std::move(batch), responses = std::move(responses)]() mutable {
+      Committed(s, std::move(batch), std::move(responses));
     });
+    // The outbox from here, not from the strand: commits call back in the order they committed,
+    // and the outbox must see every peer's items in seq order, this node's own among those of the
+    // notices it relays (it drops an item older than one it holds, as read from the store).
+    if (s.ok()) {
+      SetQueued(items, results);
+      deps_.outbox.Enqueue(std::move(items));
+    }
   });
 }
 
-void Submitter::Committed(absl::Status s, std::vector<Request> batch, std::vector<v1::ApiResponse> responses,
-                          std::vector<store::OutboxItem> items) {
-  // The outbox first: a receipt that settles while a waiter is being set up is not missed,
-  // since both run on this strand in order.
-  if (s.ok()) deps_.outbox.Enqueue(std::move(items));
+void Submitter::Committed(absl::Status s, std::vector<Request> batch,
+                          std::vector<v1::ApiResponse> responses) {
   for (size_t r = 0; r < batch.size(); ++r) {
     for (const auto& p : batch[r].notices) {
       auto it = submitting_.find(p.notice.id());

@@ -93,8 +93,7 @@ class Submitter final : public ReceiptListener {
   // On the strand.
   void Admit(Request request);
   void Flush();
-  void Committed(absl::Status s, std::vector<Request> batch, std::vector<v1::ApiResponse> responses,
-                 std::vector<store::OutboxItem> items);
+  void Committed(absl::Status s, std::vector<Request> batch, std::vector<v1::ApiResponse> responses);
   void StartWait(v1::ApiResponse response, ApiReply reply, uint32_t timeout_ms);
   void Follow(const std::string& key, const std::vector<v1::Receipt>& receipts);
   void FinishWait(const std::shared_ptr<Waiter>& w);

@@ -3,9 +3,12 @@
 // only, --wait following receipts, a failed commit, and a stop that answers its waiters.
 #include "node/submitter.h"
 
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -35,6 +38,12 @@ class RecordingSink final : public ItemSink {
   size_t size() {
     std::lock_guard<std::mutex> lock(mu_);
     return items_.size();
+  }
+  std::vector<int64_t> seqs() {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<int64_t> out;
+    for (const auto& i : items_) out.push_back(i.seq);
+    return out;
   }
 
  private:
@@ -83,7 +92,15 @@ class SubmitterTest : public ::testing::Test {
   engine::Catalog catalog_;
   SigningKey key_;
   v1::NodeConfig config_;
-  std::unique_ptr<store::MemoryStore> store_ = store::OpenMemoryStore();
+  // Called by the store's writer thread once per transaction; a test may hold up `io_` there.
+  std::function<void()> on_transaction_;
+  std::mutex on_transaction_mu_;
+  std::unique_ptr<store::MemoryStore> store_ =
+      store::OpenMemoryStore({.name = "memory store", .clock_ms = [this] {
+                                std::lock_guard<std::mutex> lock(on_transaction_mu_);
+                                if (on_transaction_) std::exchange(on_transaction_, nullptr)();
+                                return clock_.NowMs();
+                              }});
   RecordingSink sink_;
   Metrics metrics_;
   int ids_ = 0;
@@ -198,6 +215,49 @@ TEST_F(SubmitterTest, WaitIsAnsweredWhenTheReceiptsAreFinal) {
   ASSERT_EQ(r.submitted_size(), 1);
   ASSERT_EQ(r.submitted(0).receipts_size(), 1);
   EXPECT_EQ(r.submitted(0).receipts(0).status(), v1::Receipt::DELIVERED);
+}
+
+// The outbox drops an item older than one it already holds (it may have read it from the store),
+// so it must hear of items in the order they committed: the submitter hands them over from the
+// commit itself, not later from its strand, where a relayed item committed meanwhile would
+// overtake them. The io threads are held up right after the submission commits, and an item
+// committed then (as the inbound side relays one) must still reach the sink second.
+TEST_F(SubmitterTest, ItemsReachTheOutboxInTheOrderTheyCommitted) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  {
+    std::lock_guard<std::mutex> lock(on_transaction_mu_);
+    on_transaction_ = [this, released] {
+      for (int i = 0; i < 2; ++i) boost::asio::post(*io_, [released] { released.wait(); });
+    };
+  }
+  auto answered = std::make_shared<std::promise<v1::ApiResponse>>();
+  v1::SubmitRequest request;
+  request.set_json(Notice(R"("id": "o-1")"));
+  submitter_->Submit(request, [answered](v1::ApiResponse r) { answered->set_value(std::move(r)); });
+  ASSERT_TRUE(Eventually([&] { return Stored() == 1; }));
+
+  v1::Receipt r;
+  r.set_origin("uk.ncsc");
+  r.set_notice_id("relayed");
+  r.set_revision(1);
+  r.set_recipient(kSelf);
+  r.set_status(v1::Receipt::DELIVERED);
+  store::Unit unit;
+  unit.enqueue.push_back(ReceiptItem("uk.ncsc", r, clock_.NowMs()));
+  std::promise<void> relayed;
+  store_->Commit({unit},
+                 [&, items = unit.enqueue](absl::Status s, std::vector<store::UnitResult> results) mutable {
+                   EXPECT_TRUE(s.ok()) << s;
+                   SetQueued(items, results);
+                   sink_.Enqueue(std::move(items));
+                   relayed.set_value();
+                 });
+  relayed.get_future().wait();
+  release.set_value();
+  ASSERT_TRUE(answered->get_future().get().error().empty());
+  ASSERT_TRUE(Eventually([&] { return sink_.size() == 2; }));
+  EXPECT_THAT(sink_.seqs(), ::testing::ElementsAre(1, 2));
 }
 
 TEST_F(SubmitterTest, StopAnswersWaitersWithTheReceiptsAsTheyStandAndRefusesNewOnes) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -73,9 +74,13 @@ namespace {
 
 absl::StatusOr<AttributeSet> Check(const AttributeRegistry& registry, const v1::Notice& notice, bool exchange) {
   std::vector<std::string> errors;
-  if (!notice.id().empty() && !IsNoticeId(notice.id())) {
-    errors.push_back(
-        absl::StrCat("id '", notice.id(), "' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"));
+  // An id is a key in every node's store and in receipts; offline (classify, a policy diff's
+  // corpus) it is only a label, and a corpus from another system keeps its own ids. Quoted with
+  // its bytes escaped: it is what someone else wrote, and it goes to a terminal.
+  if (exchange && !notice.id().empty() && !IsNoticeId(notice.id())) {
+    errors.push_back(absl::StrCat("id '", absl::CHexEscape(notice.id().substr(0, 160)),
+                                  notice.id().size() > 160 ? "…" : "",
+                                  "' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"));
   }
   const auto tlp = notice.marking().tlp();
   if (exchange && tlp == v1::Marking::TLP_UNSPECIFIED) {

@@ -2,6 +2,7 @@
 // schema cannot make (RSIT class, TLP recipients, attributes against the registry).
 #include "engine/notice.h"
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "test_support.h"
@@ -58,8 +59,6 @@ TEST(NoticeCheckTest, RefusesWhatTheSchemaCannot) {
       {R"({"marking": {"tlp": "RED"}})", "TLP:RED needs marking.recipients (the node ids it may reach)"},
       {R"({"marking": {"tlp": "AMBER"}})", "TLP:AMBER needs marking.recipients (the node ids it may reach)"},
       {R"({"marking": {"tlp": "AMBER_STRICT"}})", "TLP:AMBER+STRICT needs marking.recipients"},
-      {R"({"id": "two words"})", "id 'two words' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"},
-      {R"({"id": "a/b"})", "id 'a/b' must be 1–128 letters"},
       {R"({"marking": {"tlp": "GREEN", "recipients": ["uk.ncsc"]}})", "marking.recipients applies to AMBER, AMBER_STRICT and RED only"},
       {R"({"attributes": {"unknown_thing": 1}})", "attribute 'unknown_thing' is not in the attribute registry"},
       {R"({"attributes": {"users_affected": 2.5}})", "attribute 'users_affected' must be a whole number"},
@@ -85,6 +84,31 @@ TEST(NoticeCheckTest, AnExchangedNoticeNeedsATlpMarking) {
   ASSERT_FALSE(attrs.ok());
   EXPECT_EQ(attrs.status().message(), "marking.tlp is required (CLEAR, GREEN, AMBER, AMBER_STRICT or RED)");
   EXPECT_TRUE(CheckNoticeForExchange(Shipped().registry(), NoticeFromJson(R"({"marking": {"tlp": "CLEAR"}})")).ok());
+}
+
+// An id is checked where it becomes a key: in an exchange. Offline it is a label.
+TEST(NoticeCheckTest, AnExchangedNoticeNeedsAnIdOfTheExchangesSyntax) {
+  struct Case {
+    const char* json;
+    const char* message;
+  } cases[] = {
+      {R"({"id": "two words"})", "id 'two words' must be 1–128 letters, digits, '-', '.', '_' or ':' (a UUID)"},
+      {R"({"id": "a/b"})", "id 'a/b' must be 1–128 letters"},
+      {R"({"id": "esc\u001b[2Jnl\n"})", "id 'esc\\x1b[2Jnl\\n' must be"},
+  };
+  for (const auto& c : cases) {
+    const v1::Notice n = NoticeFromJson(
+        absl::StrCat(R"({"marking": {"tlp": "CLEAR"}, )", std::string(c.json).substr(1)));
+    EXPECT_TRUE(CheckNotice(Shipped().registry(), n).ok()) << c.json;
+    auto attrs = CheckNoticeForExchange(Shipped().registry(), n);
+    ASSERT_FALSE(attrs.ok()) << c.json;
+    EXPECT_THAT(std::string(attrs.status().message()), HasSubstr(c.message)) << c.json;
+  }
+  const v1::Notice long_id = NoticeFromJson(absl::StrCat(R"({"marking": {"tlp": "CLEAR"}, "id": ")",
+                                                         std::string(100000, 'x'), R"("})"));
+  auto attrs = CheckNoticeForExchange(Shipped().registry(), long_id);
+  ASSERT_FALSE(attrs.ok());
+  EXPECT_LT(attrs.status().message().size(), 400u) << "a long id is cut in the message";
 }
 
 TEST(NoticeCheckTest, NoticeIds) {

@@ -4,8 +4,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "engine/assess.h"
-#include "engine/status_macros.h"
 
 namespace sevex::engine {
 

@@ -1,6 +1,7 @@
 // json_value.h — a JSON value built in code and written as text, for the exports (STIX 2.1,
 // JSON lines). Object members keep the order they were added in, so the same input always
-// gives the same bytes; strings are escaped once, here (RFC 8259 §7).
+// gives the same bytes. The text is written by base::JsonWriter (base/json_writer.h), which
+// decides escaping and number formatting for all of sevex.
 //
 //   JsonValue o = JsonValue::Object();
 //   o.Add("type", "incident").Add("criticality", 70).Add("labels", JsonValue::Array().Push("a"));
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "base/json_writer.h"
 
 namespace sevex::node {
 
@@ -56,13 +58,13 @@ class JsonValue {
   struct Elements {
     std::vector<JsonValue> items;
   };
-  void WriteTo(std::string* out, int indent, int depth) const;
+  void WriteTo(base::JsonWriter& w) const;
 
   std::variant<std::nullptr_t, bool, int64_t, double, std::string, Members, Elements> value_;
 };
 
-// `text` as a JSON string literal, quotes included. Control characters become \uXXXX (or their
-// short escapes); bytes that are not valid UTF-8 become U+FFFD, so the output is always valid JSON.
+// `text` as a JSON string literal, quotes included: base::JsonString, kept under this name for
+// the callers of the exports.
 std::string JsonQuote(absl::string_view text);
 
 }  // namespace sevex::node

@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "base/names.h"
 
 namespace sevex::node {
 
@@ -69,14 +70,8 @@ std::vector<std::string> Finals(const v1::NodeConfig& config, const v1::Marking&
 }  // namespace
 
 std::string TlpName(v1::Marking::Tlp tlp) {
-  switch (tlp) {
-    case v1::Marking::CLEAR: return "TLP:CLEAR";
-    case v1::Marking::GREEN: return "TLP:GREEN";
-    case v1::Marking::AMBER: return "TLP:AMBER";
-    case v1::Marking::AMBER_STRICT: return "TLP:AMBER+STRICT";
-    case v1::Marking::RED: return "TLP:RED";
-    default: return "no TLP marking";
-  }
+  const absl::string_view name = base::TlpName(tlp);
+  return name.empty() ? "no TLP marking" : absl::StrCat("TLP:", name);
 }
 
 Plan PlanFromOrigin(const v1::NodeConfig& config, const v1::Marking& marking, const std::vector<std::string>& holding) {

@@ -9,10 +9,10 @@
 #include <optional>
 #include <set>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "base/names.h"
 
 namespace sevex::node {
 
@@ -38,23 +38,6 @@ absl::Time FromProto(const google::protobuf::Timestamp& ts) {
 absl::Time RevisionTime(const v1::InboxEntry& e) {
   if (HasTime(e.notice().created_at())) return FromProto(e.notice().created_at());
   return absl::FromUnixMillis(e.received_at_ms());
-}
-
-std::string TlpText(v1::Marking::Tlp tlp) {
-  switch (tlp) {
-    case v1::Marking::CLEAR:
-      return "CLEAR";
-    case v1::Marking::GREEN:
-      return "GREEN";
-    case v1::Marking::AMBER:
-      return "AMBER";
-    case v1::Marking::AMBER_STRICT:
-      return "AMBER+STRICT";
-    case v1::Marking::RED:
-      return "RED";
-    default:
-      return "";
-  }
 }
 
 absl::StatusOr<std::array<unsigned char, 16>> ParseUuid(absl::string_view text) {
@@ -264,7 +247,7 @@ JsonValue SevexExtension(const NoticeRevisions& g, const ExportSource& source) {
       .Add("notice_id", n.id())
       .Add("revision", n.revision())
       .Add("retracted", n.retracted())
-      .Add("tlp", TlpText(n.marking().tlp()));
+      .Add("tlp", base::TlpName(n.marking().tlp()));
   if (!n.marking().recipients().empty()) {
     JsonValue r = JsonValue::Array();
     for (const auto& id : n.marking().recipients()) r.Push(id);
@@ -377,11 +360,11 @@ JsonValue TlpMarkingDefinition(v1::Marking::Tlp tlp) {
       .Add("spec_version", "2.1")
       .Add("id", TlpMarkingId(tlp))
       .Add("created", kTlp2Created)
-      .Add("name", absl::StrCat("TLP:", TlpText(tlp)))
+      .Add("name", absl::StrCat("TLP:", base::TlpName(tlp)))
       .Add("extensions",
            JsonValue::Object().Add(kTlp2Extension, JsonValue::Object()
                                                        .Add("extension_type", "property-extension")
-                                                       .Add("tlp_2_0", absl::AsciiStrToLower(TlpText(tlp)))));
+                                                       .Add("tlp_2_0", base::TlpNameLower(tlp))));
 }
 
 absl::StatusOr<JsonValue> StixBundle(const std::vector<v1::InboxEntry>& entries, const ExportSource& source) {
@@ -429,7 +412,7 @@ absl::StatusOr<std::vector<JsonValue>> JsonLines(const std::vector<v1::InboxEntr
         .Add("id", n.id())
         .Add("revision", n.revision())
         .Add("retracted", n.retracted());
-    o.Add("tlp", TlpText(n.marking().tlp()));
+    o.Add("tlp", base::TlpName(n.marking().tlp()));
     JsonValue recipients = JsonValue::Array();
     for (const auto& r : n.marking().recipients()) recipients.Push(r);
     o.Add("recipients", std::move(recipients));

@@ -28,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "base/status_macros.h"
 
 namespace sevex::store {
 namespace {
@@ -418,26 +419,25 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
   // switching the journal mode would rewrite its header.
   // A file that is not SQLite at all fails here with SQLITE_NOTADB, which SqlError reports as
   // "not a sevex store".
-  absl::StatusOr<int64_t> app_id = QueryInt(db, "PRAGMA application_id", "reading the application id");
-  if (!app_id.ok()) return app_id.status();
-  absl::StatusOr<int64_t> version = QueryInt(db, "PRAGMA user_version", "reading the schema version");
-  if (!version.ok()) return version.status();
-  absl::StatusOr<int64_t> objects = QueryInt(db, "SELECT count(*) FROM sqlite_master", "reading the schema");
-  if (!objects.ok()) return objects.status();
+  ASSIGN_OR_RETURN(int64_t app_id, QueryInt(db, "PRAGMA application_id", "reading the application id"));
+  ASSIGN_OR_RETURN(int64_t version, QueryInt(db, "PRAGMA user_version", "reading the schema version"));
+  ASSIGN_OR_RETURN(int64_t objects, QueryInt(db, "SELECT count(*) FROM sqlite_master", "reading the schema"));
 
-  const bool fresh = *app_id == 0 && *version == 0 && *objects == 0;
+  const bool fresh = app_id == 0 && version == 0 && objects == 0;
   if (!fresh) {
-    if (*app_id != kApplicationId) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          path_, " is not a sevex store (an SQLite database with application id ", *app_id, "); refusing to open it"));
-    }
-    if (*version > kSchemaVersion) {
-      return absl::FailedPreconditionError(absl::StrCat(path_, " was written by a newer sevex (schema version ",
-                                                        *version, "; this build reads up to ", kSchemaVersion, ")"));
-    }
-    if (*version < kSchemaVersion) {
+    if (app_id != kApplicationId) {
       return absl::FailedPreconditionError(
-          absl::StrCat(path_, " has sevex schema version ", *version, ", which this build cannot read"));
+          absl::StrCat(path_, " is not a sevex store (an SQLite database with application id ", app_id,
+                       "); refusing to open it"));
+    }
+    if (version > kSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, " was written by a newer sevex (schema version ", version,
+                       "; this build reads up to ", kSchemaVersion, ")"));
+    }
+    if (version < kSchemaVersion) {
+      return absl::FailedPreconditionError(
+          absl::StrCat(path_, " has sevex schema version ", version, ", which this build cannot read"));
     }
   }
 
@@ -445,11 +445,10 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
   // writer commits, and makes each group commit one sequential append plus one fsync.
   std::string mode;
   {
-    absl::StatusOr<Stmt> wal = Prepare(db, "PRAGMA journal_mode=WAL");
-    if (!wal.ok()) return wal.status();
-    const int rc = sqlite3_step(wal->get());
+    ASSIGN_OR_RETURN(Stmt wal, Prepare(db, "PRAGMA journal_mode=WAL"));
+    const int rc = sqlite3_step(wal.get());
     if (rc != SQLITE_ROW) return SqlError(path_, db, rc, "switching to the WAL journal");
-    mode = ColumnBytes(wal->get(), 0);
+    mode = ColumnBytes(wal.get(), 0);
   }  // finalised here, before the schema transaction below
   if (mode != "wal") {
     return absl::FailedPreconditionError(
@@ -459,7 +458,7 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
 
   // IMMEDIATE takes the write lock up front, so a second process creating the same file at once
   // fails cleanly instead of interleaving two schemas.
-  if (auto s = Exec(db, "BEGIN IMMEDIATE", "creating the schema"); !s.ok()) return s;
+  RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "creating the schema"));
   absl::Status s = Exec(db, kSchema, "creating the schema");
   if (s.ok()) {
     s = Exec(db,
@@ -478,12 +477,13 @@ absl::Status SqliteStore::CheckOrCreateSchema() {
 // change, so the schema version stays: an older build opens the file as before.
 absl::Status SqliteStore::IndexPendingByPeer() {
   sqlite3* db = writer_db_.get();
-  absl::StatusOr<int64_t> has = QueryInt(
-      db, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_pending_by_peer'",
-      "reading the schema");
-  if (!has.ok()) return has.status();
-  if (*has != 0) return absl::OkStatus();  // nothing to do: nothing is written
-  if (auto s = Exec(db, "BEGIN IMMEDIATE", "indexing pending outbox items by peer"); !s.ok()) return s;
+  ASSIGN_OR_RETURN(
+      int64_t has,
+      QueryInt(db,
+               "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'outbox_pending_by_peer'",
+               "reading the schema"));
+  if (has != 0) return absl::OkStatus();  // nothing to do: nothing is written
+  RETURN_IF_ERROR(Exec(db, "BEGIN IMMEDIATE", "indexing pending outbox items by peer"));
   const std::string sql =
       absl::StrCat("CREATE INDEX IF NOT EXISTS outbox_pending_by_peer ON outbox(peer, seq) WHERE state = ",
                    kPending, "; DROP INDEX IF EXISTS outbox_pending;");
@@ -522,9 +522,8 @@ absl::Status SqliteStore::PrepareWriter() {
       {&w_.insert_audit, absl::StrCat("INSERT INTO audit(", kAuditColumns, ") VALUES(?, ?, ?, ?, ?, ?, ?)")},
   };
   for (const Entry& e : entries) {
-    absl::StatusOr<Stmt> stmt = Prepare(writer_db_.get(), e.sql);
-    if (!stmt.ok()) return stmt.status();
-    *e.stmt = *std::move(stmt);
+    ASSIGN_OR_RETURN(Stmt stmt, Prepare(writer_db_.get(), e.sql));
+    *e.stmt = std::move(stmt);
   }
   return absl::OkStatus();
 }
@@ -576,66 +575,54 @@ absl::Status SqliteStore::PrepareReader() {
        absl::StrCat("SELECT ", kAuditColumns, " FROM audit WHERE time_ms >= ? ORDER BY seq LIMIT ?")},
   };
   for (const Entry& e : entries) {
-    absl::StatusOr<Stmt> stmt = Prepare(reader_db_.get(), e.sql);
-    if (!stmt.ok()) return stmt.status();
-    *e.stmt = *std::move(stmt);
+    ASSIGN_OR_RETURN(Stmt stmt, Prepare(reader_db_.get(), e.sql));
+    *e.stmt = std::move(stmt);
   }
   return absl::OkStatus();
 }
 
 absl::Status SqliteStore::Open() {
-  if (absl::Status s = RegisterStoreVfs(); !s.ok()) return s;
-  absl::StatusOr<Db> writer = OpenConnection("writer");
-  if (!writer.ok()) return writer.status();
-  writer_db_ = *std::move(writer);
+  RETURN_IF_ERROR(RegisterStoreVfs());
+  ASSIGN_OR_RETURN(Db writer, OpenConnection("writer"));
+  writer_db_ = std::move(writer);
   sqlite3* w = writer_db_.get();
   // Before the probes: these only configure the connection and write nothing to the file. The
   // busy timeout matters already for the probes, as another process may hold a lock. FULL: in
   // WAL mode this fsyncs the log on every commit, so a commit we acknowledge survives power
   // loss, not only a crash of this process.
-  if (auto s = Exec(w, "PRAGMA busy_timeout=5000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
-                    "configuring the writer connection");
-      !s.ok()) {
-    return s;
-  }
-  if (auto s = CheckOrCreateSchema(); !s.ok()) return s;
+  RETURN_IF_ERROR(Exec(w, "PRAGMA busy_timeout=5000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON",
+                       "configuring the writer connection"));
+  RETURN_IF_ERROR(CheckOrCreateSchema());
   if (options_.max_page_count > 0) {
     const std::string sql = absl::StrCat("PRAGMA max_page_count=", options_.max_page_count);
-    if (auto s = Exec(w, sql.c_str(), "limiting the page count"); !s.ok()) return s;
+    RETURN_IF_ERROR(Exec(w, sql.c_str(), "limiting the page count"));
   }
-  if (auto s = PrepareWriter(); !s.ok()) return s;
+  RETURN_IF_ERROR(PrepareWriter());
   // This replaces SQLite's automatic checkpoint, which would run inside the commit that crosses
   // its threshold and hold up every caller of that transaction and the next.
   sqlite3_wal_hook(w, &SqliteStore::OnWalCommit, this);
 
-  absl::StatusOr<Db> reader = OpenConnection("reader");
-  if (!reader.ok()) return reader.status();
+  ASSIGN_OR_RETURN(Db reader, OpenConnection("reader"));
   {
     std::lock_guard<std::mutex> lock(reader_mu_);
-    reader_db_ = *std::move(reader);
+    reader_db_ = std::move(reader);
     // query_only: the read connection must never write, even through a mistake here.
-    if (auto s = Exec(reader_db_.get(), "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA query_only=ON",
-                      "configuring the reader");
-        !s.ok()) {
-      return s;
-    }
-    if (auto s = PrepareReader(); !s.ok()) return s;
+    RETURN_IF_ERROR(Exec(reader_db_.get(),
+                         "PRAGMA busy_timeout=5000; PRAGMA foreign_keys=ON; PRAGMA query_only=ON",
+                         "configuring the reader"));
+    RETURN_IF_ERROR(PrepareReader());
   }
 
-  absl::StatusOr<Db> checkpointer = OpenConnection("checkpointer");
-  if (!checkpointer.ok()) return checkpointer.status();
-  checkpoint_db_ = *std::move(checkpointer);
-  if (auto s = Exec(checkpoint_db_.get(), "PRAGMA busy_timeout=5000", "configuring the checkpointer"); !s.ok()) {
-    return s;
-  }
+  ASSIGN_OR_RETURN(Db checkpointer, OpenConnection("checkpointer"));
+  checkpoint_db_ = std::move(checkpointer);
+  RETURN_IF_ERROR(Exec(checkpoint_db_.get(), "PRAGMA busy_timeout=5000", "configuring the checkpointer"));
   // A connection finds the file in WAL mode, and opens the log, only when it first reads it;
   // until then a checkpoint on it would do nothing.
-  if (auto s = QueryInt(checkpoint_db_.get(), "SELECT count(*) FROM sqlite_master", "opening the checkpointer");
-      !s.ok()) {
-    return s.status();
-  }
+  RETURN_IF_ERROR(
+      QueryInt(checkpoint_db_.get(), "SELECT count(*) FROM sqlite_master", "opening the checkpointer")
+          .status());
 
-  if (auto s = CountTotals(); !s.ok()) return s;
+  RETURN_IF_ERROR(CountTotals());
 
   writer_ = std::thread([this] { WriterLoop(); });
   checkpointer_ = std::thread([this] { CheckpointerLoop(); });
@@ -646,24 +633,22 @@ absl::Status SqliteStore::Open() {
 absl::Status SqliteStore::CountTotals() {
   const std::string sql = absl::StrCat("SELECT peer, SUM(state = ", kDelivered, "), SUM(state = ", kRefused,
                                        ") FROM outbox WHERE state != ", kPending, " GROUP BY peer");
-  absl::StatusOr<Stmt> q = Prepare(writer_db_.get(), sql);
-  if (!q.ok()) return q.status();
-  absl::StatusOr<Stmt> n = Prepare(writer_db_.get(), "SELECT count(*), SUM(own != 0) FROM notices");
-  if (!n.ok()) return n.status();
+  ASSIGN_OR_RETURN(Stmt q, Prepare(writer_db_.get(), sql));
+  ASSIGN_OR_RETURN(Stmt n, Prepare(writer_db_.get(), "SELECT count(*), SUM(own != 0) FROM notices"));
   std::lock_guard<std::mutex> lock(totals_mu_);
   settled_totals_.clear();
   int rc;
-  while ((rc = sqlite3_step(q->get())) == SQLITE_ROW) {
-    Settled& t = settled_totals_[ColumnBytes(q->get(), 0)];
-    t.delivered = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 1));
-    t.refused = static_cast<uint64_t>(sqlite3_column_int64(q->get(), 2));
+  while ((rc = sqlite3_step(q.get())) == SQLITE_ROW) {
+    Settled& t = settled_totals_[ColumnBytes(q.get(), 0)];
+    t.delivered = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 1));
+    t.refused = static_cast<uint64_t>(sqlite3_column_int64(q.get(), 2));
   }
   if (rc != SQLITE_DONE) return SqlError(path_, writer_db_.get(), rc, "counting the settled outbox items");
-  rc = sqlite3_step(n->get());
+  rc = sqlite3_step(n.get());
   if (rc != SQLITE_ROW) return SqlError(path_, writer_db_.get(), rc, "counting the notices stored");
   // SUM of no rows is NULL, which reads as 0.
-  stored_totals_.all = static_cast<uint64_t>(sqlite3_column_int64(n->get(), 0));
-  stored_totals_.own = static_cast<uint64_t>(sqlite3_column_int64(n->get(), 1));
+  stored_totals_.all = static_cast<uint64_t>(sqlite3_column_int64(n.get(), 0));
+  stored_totals_.own = static_cast<uint64_t>(sqlite3_column_int64(n.get(), 1));
   return absl::OkStatus();
 }
 
@@ -913,7 +898,7 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
     row.notice_id = n.notice_id;
     row.revision = n.revision;
     row.peer = n.received_from;
-    if (auto s = InsertAudit(row, now_ms); !s.ok()) return s;
+    RETURN_IF_ERROR(InsertAudit(row, now_ms));
   }
   result->kind = duplicate ? UnitResult::kDuplicate : UnitResult::kApplied;
   result->queued.assign(unit.enqueue.size(), 0);
@@ -936,7 +921,7 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
                          .Int(item.queued_at_ms)
                          .rc();
       if (rc != SQLITE_OK) return SqlError(path_, db, rc, "binding an outbox item");
-      if (auto st = Step(s, "queueing an outbox item"); !st.ok()) return st;
+      RETURN_IF_ERROR(Step(s, "queueing an outbox item"));
       // seq is the rowid; OR IGNORE leaves an existing (peer, key) as it was and changes nothing.
       if (sqlite3_changes(db) == 1) result->queued[i] = sqlite3_last_insert_rowid(db);
       ++i;
@@ -953,7 +938,7 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
                        .Text(settle.key)
                        .rc();
     if (rc != SQLITE_OK) return SqlError(path_, db, rc, "binding an outbox settlement");
-    if (auto st = Step(s, "settling an outbox item"); !st.ok()) return st;
+    RETURN_IF_ERROR(Step(s, "settling an outbox item"));
     // Only a pending item changes; a second settlement of the same item changes nothing.
     if (sqlite3_changes(db) == 1) {
       Settled& t = txn_settled_[settle.peer];
@@ -976,11 +961,11 @@ absl::Status SqliteStore::Apply(const Unit& unit, int64_t now_ms, UnitResult* re
                          .Int(receipt.updated_ms)
                          .rc();
       if (rc != SQLITE_OK) return SqlError(path_, db, rc, "binding a receipt");
-      if (auto st = Step(s, "recording a receipt"); !st.ok()) return st;
+      RETURN_IF_ERROR(Step(s, "recording a receipt"));
     }
   }
   for (const AuditRow& row : unit.audit) {
-    if (auto s = InsertAudit(row, now_ms); !s.ok()) return s;
+    RETURN_IF_ERROR(InsertAudit(row, now_ms));
   }
   return absl::OkStatus();
 }
@@ -1186,7 +1171,7 @@ absl::StatusOr<std::vector<AuditRow>> SqliteStore::Audit(int64_t since_ms, uint3
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const SqliteOptions& options) {
   auto store = std::make_unique<SqliteStore>(path, options);
-  if (absl::Status s = store->Open(); !s.ok()) return s;
+  RETURN_IF_ERROR(store->Open());
   return store;
 }
 

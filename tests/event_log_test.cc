@@ -42,6 +42,14 @@ TEST_F(EventLogTest, JsonLinesCarryTimeLevelEventAndEscapedFields) {
                              "\n");
 }
 
+// A value from a peer (a certificate subject, a reason) need not be UTF-8; the line must still
+// be JSON. The bad bytes were copied through before the log wrote with base::JsonWriter.
+TEST_F(EventLogTest, InvalidUtf8AndControlCharactersStayValidJson) {
+  LogEvent(LogLevel::kError, "session_refused", {{"subject", "CN=caf\xC3 \xE6\x97\x01\x7f \xE6\x97\xA5"}});
+  ASSERT_EQ(lines_.size(), 1u);
+  EXPECT_THAT(lines_[0], HasSubstr(R"("subject":"CN=caf\ufffd \ufffd\ufffd\u0001\u007f 日"})"));
+}
+
 TEST_F(EventLogTest, TextFormatQuotesOnlyWhatNeedsIt) {
   SetLogFormat(LogFormat::kText);
   LogEvent(LogLevel::kError, "store_failed", {{"peer", "au.asd"}, {"reason", "disk full"}, {"empty", ""}});

@@ -13,8 +13,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/json_writer.h"
 #include "node/api.h"
 #include "node/json_value.h"
 #include "node/local_network.h"
@@ -31,15 +31,30 @@ using Clock = std::chrono::steady_clock;
 constexpr char kOrigin[] = "cl.bench";
 constexpr char kReceiver[] = "uk.bench";
 
-std::string Notices(const std::string& prefix, size_t first, size_t count) {
-  std::vector<std::string> out;
-  for (size_t i = first; i < first + count; ++i) {
-    out.push_back(absl::StrCat(R"({"id": ")", prefix, i, R"(", "title": "bench notice )", i,
-                               R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
-                               R"("marking": {"tlp": "GREEN"}, "attributes": {"victim_tier": "national", )",
-                               R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})"));
+// One bench notice: national victim, extensive compromise (a high level in every scheme).
+void WriteNotice(base::JsonWriter& w, const std::string& id, absl::string_view tlp,
+                 const std::vector<std::string>& recipients) {
+  w.BeginObject().Key("id").String(id).Key("title").String(absl::StrCat("bench notice ", id));
+  w.Key("classification").BeginObject().Key("rsit_class").String("intrusions");
+  w.Key("rsit_type").String("system-compromise").EndObject();
+  w.Key("marking").BeginObject().Key("tlp").String(tlp);
+  if (!recipients.empty()) {
+    w.Key("recipients").BeginArray();
+    for (const auto& r : recipients) w.String(r);
+    w.EndArray();
   }
-  return absl::StrCat("[", absl::StrJoin(out, ","), "]");
+  w.EndObject();
+  w.Key("attributes").BeginObject().Key("victim_tier").String("national");
+  w.Key("impact_kind").String("extensive_compromise").Key("unauthorised_access").Bool(true).EndObject();
+  w.EndObject();
+}
+
+std::string Notices(const std::string& prefix, size_t first, size_t count) {
+  base::JsonWriter w({.layout = base::JsonWriter::Layout::kSpaced});
+  w.BeginArray(base::JsonWriter::Layout::kCompact);
+  for (size_t i = first; i < first + count; ++i) WriteNotice(w, absl::StrCat(prefix, i), "GREEN", {});
+  w.EndArray();
+  return w.Release();
 }
 
 // How long a node may take to settle one submission, and to answer at all: a node that hangs
@@ -113,12 +128,9 @@ constexpr char kHq[] = "zz.origin";  // sorts after every peer, so each peer dia
 std::string PeerId(size_t i) { return absl::StrFormat("p%03d.bench", i + 1); }
 
 std::string NoticeJson(const std::string& id, const char* tlp, const std::vector<std::string>& recipients) {
-  std::string marking = absl::StrCat(R"({"tlp": ")", tlp, R"(")");
-  if (!recipients.empty()) absl::StrAppend(&marking, R"(, "recipients": [")", absl::StrJoin(recipients, R"(", ")"), R"("])");
-  return absl::StrCat(R"({"id": ")", id, R"(", "title": "bench notice )", id,
-                      R"(", "classification": {"rsit_class": "intrusions", "rsit_type": "system-compromise"},)",
-                      R"("marking": )", marking, R"(}, "attributes": {"victim_tier": "national", )",
-                      R"("impact_kind": "extensive_compromise", "unauthorised_access": true}})");
+  base::JsonWriter w({.layout = base::JsonWriter::Layout::kSpaced});
+  WriteNotice(w, id, tlp, recipients);
+  return w.Release();
 }
 
 // Submits one notice with wait; returns the number of final recipients that have it, or an error

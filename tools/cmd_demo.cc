@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "base/names.h"
 #include "google/protobuf/util/json_util.h"
 #include "node/json_value.h"
 #include "node/local_network.h"
@@ -146,28 +147,16 @@ absl::StatusOr<std::vector<Incident>> LoadIncidents(const Args& args) {
   return out;
 }
 
+// "AMBER+STRICT"; "-" for no marking.
 std::string TlpShort(v1::Marking::Tlp tlp) {
-  switch (tlp) {
-    case v1::Marking::CLEAR:
-      return "CLEAR";
-    case v1::Marking::GREEN:
-      return "GREEN";
-    case v1::Marking::AMBER:
-      return "AMBER";
-    case v1::Marking::AMBER_STRICT:
-      return "AMBER+STRICT";
-    case v1::Marking::RED:
-      return "RED";
-    default:
-      return "-";
-  }
+  const absl::string_view name = base::TlpName(tlp);
+  return name.empty() ? "-" : std::string(name);
 }
 
-const char* ReceiptStatus(v1::Receipt::Status s) {
-  return s == v1::Receipt::PENDING     ? "pending"
-         : s == v1::Receipt::DELIVERED ? "delivered"
-         : s == v1::Receipt::REFUSED   ? "refused"
-                                       : "?";
+// "delivered"; "?" for a status without a name.
+std::string ReceiptStatus(v1::Receipt::Status s) {
+  const absl::string_view name = base::ReceiptStatusName(s);
+  return name.empty() ? "?" : std::string(name);
 }
 
 std::string Placement(const v1::SharedPlacement& p) {

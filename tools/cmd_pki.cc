@@ -1,9 +1,9 @@
 #include <filesystem>
 #include <iostream>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "base/json_writer.h"
 #include "tools/cli.h"
 #include "tools/commands.h"
 #include "node/signing.h"
@@ -87,10 +87,12 @@ int Show(const Args& args) {
   auto info = transport::ReadCertificate(args.positional[0]);
   if (!info.ok()) return Fail("pki show", info.status());
   if (*format == "json") {
-    std::cout << "{\"subject\": \"" << absl::CHexEscape(info->subject) << "\", \"issuer\": \"" << absl::CHexEscape(info->issuer)
-              << "\", \"node_id\": \"" << info->node_id << "\", \"spki_sha256\": \"" << info->spki_sha256
-              << "\", \"not_before\": \"" << info->not_before << "\", \"not_after\": \"" << info->not_after
-              << "\", \"is_ca\": " << (info->is_ca ? "true" : "false") << "}\n";
+    base::JsonWriter w({.layout = base::JsonWriter::Layout::kSpaced});
+    w.BeginObject().Key("subject").String(info->subject).Key("issuer").String(info->issuer);
+    w.Key("node_id").String(info->node_id).Key("spki_sha256").String(info->spki_sha256);
+    w.Key("not_before").String(info->not_before).Key("not_after").String(info->not_after);
+    w.Key("is_ca").Bool(info->is_ca).EndObject();
+    std::cout << w.text() << "\n";
     return kExitOk;
   }
   std::cout << "subject:   " << info->subject << "\nissuer:    " << info->issuer << "\n";

@@ -7,9 +7,9 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "base/json_writer.h"
 #include "engine/catalog.h"
 #include "engine/notice.h"
 #include "engine/policy_diff.h"
@@ -129,7 +129,7 @@ int Show(const Args& args) {
   if (*format == "json") {
     std::string json = ToJson(p->proto(), true);
     // Add the hash beside the policy's own fields.
-    json.insert(1, absl::StrCat("\n \"policy_hash\": \"", p->hash(), "\","));
+    json.insert(1, absl::StrCat("\n \"policy_hash\": ", base::JsonString(p->hash()), ","));
     std::cout << json << "\n";
   } else {
     std::cout << PolicyShowText(*p, catalog->scale());
@@ -243,38 +243,43 @@ int Diff(const Args& args) {
   const auto& n = **new_policy;
   using Direction = engine::CorpusDiff::Direction;
   if (*format == "json") {
-    std::string out = absl::StrCat("{\n  \"old\": {\"scheme\": \"", o.id(), "\", \"version\": \"", o.proto().version(),
-                                   "\", \"policy_hash\": \"", o.hash(), "\"},\n  \"new\": {\"scheme\": \"", n.id(),
-                                   "\", \"version\": \"", n.proto().version(), "\", \"policy_hash\": \"", n.hash(),
-                                   "\"},\n  \"changes\": [");
-    for (size_t i = 0; i < changes.size(); ++i) {
-      absl::StrAppend(&out, i ? ", " : "", "\"", absl::CHexEscape(changes[i]), "\"");
+    // {"old": …, "new": …, "changes": […], "corpus": {…}}: one member per line, each member's
+    // value on that line (the corpus' lists on lines of their own).
+    base::JsonWriter w({.layout = base::JsonWriter::Layout::kSpaced});
+    w.BeginObject(base::JsonWriter::Layout::kBlock);
+    for (const auto& [key, p] : {std::pair{"old", &o}, std::pair{"new", &n}}) {
+      w.Key(key).BeginObject();
+      w.Key("scheme").String(p->id()).Key("version").String(p->proto().version());
+      w.Key("policy_hash").String(p->hash()).EndObject();
     }
-    absl::StrAppend(&out, "]");
+    w.Key("changes").BeginArray();
+    for (const auto& c : changes) w.String(c);
+    w.EndArray();
     if (corpus) {
-      absl::StrAppend(&out, ",\n  \"corpus\": {\"notices\": ", corpus->total(), ", \"changed\": ", corpus->changed(),
-                      ", \"more_severe\": ", corpus->count(Direction::kMoreSevere), ", \"less_severe\": ",
-                      corpus->count(Direction::kLessSevere), ", \"same_severity\": ", corpus->count(Direction::kSameSeverity),
-                      ",\n    \"transitions\": [");
-      bool first = true;
+      w.Key("corpus").BeginObject();
+      w.Key("notices").Int(corpus->total()).Key("changed").Int(corpus->changed());
+      w.Key("more_severe").Int(corpus->count(Direction::kMoreSevere));
+      w.Key("less_severe").Int(corpus->count(Direction::kLessSevere));
+      w.Key("same_severity").Int(corpus->count(Direction::kSameSeverity));
+      w.Wrap().Key("transitions").BeginArray();
       for (int a = 0; a < o.level_count(); ++a) {
         for (int b = 0; b < n.level_count(); ++b) {
           const int64_t c = corpus->transitions()[a][b];
           if (c == 0) continue;
-          absl::StrAppend(&out, first ? "" : ", ", "{\"from\": \"", o.level(a).id(), "\", \"to\": \"", n.level(b).id(),
-                          "\", \"count\": ", c, "}");
-          first = false;
+          w.BeginObject().Key("from").String(o.level(a).id()).Key("to").String(n.level(b).id());
+          w.Key("count").Int(c).EndObject();
         }
       }
-      absl::StrAppend(&out, "],\n    \"changed_notices\": [");
-      for (size_t i = 0; i < corpus->listed().size(); ++i) {
-        const auto& ch = corpus->listed()[i];
-        absl::StrAppend(&out, i ? ", " : "", "{\"id\": \"", absl::CHexEscape(ch.notice_id), "\", \"from\": \"", ch.from,
-                        "\", \"to\": \"", ch.to, "\", \"direction\": \"", DirectionWord(ch.direction), "\"}");
+      w.EndArray();
+      w.Wrap().Key("changed_notices").BeginArray();
+      for (const auto& ch : corpus->listed()) {
+        w.BeginObject().Key("id").String(ch.notice_id).Key("from").String(ch.from).Key("to").String(ch.to);
+        w.Key("direction").String(DirectionWord(ch.direction)).EndObject();
       }
-      absl::StrAppend(&out, "]}");
+      w.EndArray().EndObject();
     }
-    std::cout << out << "\n}\n";
+    w.EndObject();
+    std::cout << w.text() << "\n";
     return kExitOk;
   }
   std::cout << "old: " << o.id() << " " << o.proto().version() << " " << o.hash() << "\n"

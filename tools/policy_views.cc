@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "base/json_writer.h"
 #include "engine/translate.h"
 
 namespace sevex::cli {
@@ -157,17 +158,17 @@ std::string MatrixText(const engine::Catalog& catalog, const std::vector<MatrixC
 }
 
 std::string MatrixJson(const std::vector<MatrixCell>& cells) {
-  std::string out = "[\n";
-  for (size_t i = 0; i < cells.size(); ++i) {
-    const MatrixCell& c = cells[i];
-    std::vector<std::string> levels;
-    for (int l = c.most_severe; l <= c.least_severe; ++l) levels.push_back(absl::StrCat("\"", c.to->level(l).id(), "\""));
-    absl::StrAppend(&out, "  {\"from\": \"", c.from->id(), "\", \"from_level\": \"", c.from->level(c.from_level).id(),
-                    "\", \"to\": \"", c.to->id(), "\", \"level\": \"", c.to->level(c.level).id(), "\", \"levels\": [",
-                    absl::StrJoin(levels, ", "), "], \"method\": \"interval\"}", i + 1 < cells.size() ? ",\n" : "\n");
+  // One cell per line, each on its line as one object.
+  base::JsonWriter w({.layout = base::JsonWriter::Layout::kSpaced});
+  w.BeginArray(base::JsonWriter::Layout::kBlock);
+  for (const MatrixCell& c : cells) {
+    w.BeginObject().Key("from").String(c.from->id()).Key("from_level").String(c.from->level(c.from_level).id());
+    w.Key("to").String(c.to->id()).Key("level").String(c.to->level(c.level).id()).Key("levels").BeginArray();
+    for (int l = c.most_severe; l <= c.least_severe; ++l) w.String(c.to->level(l).id());
+    w.EndArray().Key("method").String("interval").EndObject();
   }
-  absl::StrAppend(&out, "]");
-  return out;
+  w.EndArray();
+  return w.Release();
 }
 
 std::string MatrixSvg(const engine::Catalog& catalog, const std::vector<MatrixCell>& cells) {

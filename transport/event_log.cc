@@ -6,9 +6,9 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "base/json_writer.h"
 #include "google/protobuf/stubs/logging.h"
 
 namespace sevex::transport {
@@ -31,7 +31,7 @@ std::string TextValue(absl::string_view value) {
   const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) {
     return c > 0x20 && c < 0x7f && c != '"' && c != '\\' && c != '=';
   });
-  return plain ? std::string(value) : absl::StrCat("\"", JsonEscape(value), "\"");
+  return plain ? std::string(value) : base::JsonString(value);
 }
 
 const char* LevelName(LogLevel level) {
@@ -44,27 +44,6 @@ const char* LevelName(LogLevel level) {
 
 }  // namespace
 
-std::string JsonEscape(absl::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  return out;
-}
-
 void LogEvent(LogLevel level, absl::string_view event,
               std::initializer_list<std::pair<absl::string_view, std::string>> fields) {
   const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
@@ -74,10 +53,12 @@ void LogEvent(LogLevel level, absl::string_view event,
     for (const auto& [key, value] : fields) absl::StrAppend(&line, " ", key, "=", TextValue(value));
     line += "\n";
   } else {
-    line = absl::StrCat("{\"time\":\"", time, "\",\"level\":\"", LevelName(level), "\",\"event\":\"", JsonEscape(event),
-                        "\"");
-    for (const auto& [key, value] : fields) absl::StrAppend(&line, ",\"", JsonEscape(key), "\":\"", JsonEscape(value), "\"");
-    line += "}\n";
+    base::JsonWriter w;
+    w.BeginObject().Key("time").String(time).Key("level").String(LevelName(level)).Key("event").String(event);
+    for (const auto& [key, value] : fields) w.Key(key).String(value);
+    w.EndObject();
+    line = w.Release();
+    line += "\n";
   }
   std::lock_guard<std::mutex> lock(Mutex());
   if (Sink()) {

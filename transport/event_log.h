@@ -1,6 +1,8 @@
 // event_log.h — one JSON object per line for what happens to sessions (DESIGN.md §6):
 //   {"time":"2026-11-23T00:03:12.123Z","level":"warning","event":"session_refused",
 //    "remote":"127.0.0.1:51234","reason":"TLS handshake failed: …"}
+// The lines are written by base::JsonWriter: a value that is not valid UTF-8 (a peer's
+// certificate subject, say) shows U+FFFD where its bad bytes were, and the line stays JSON.
 // Lines go to standard error unless a sink is installed (the node, or a test). For people,
 // SetLogFormat(kText) writes the same fields as
 //   2026-11-23T00:03:12.123Z warning session_refused remote=127.0.0.1:51234 reason="TLS …"
@@ -33,9 +35,6 @@ void SetLogFormat(LogFormat format);
 // UTF-8 data", which a peer can provoke) become events "protobuf" with the level, `source` and
 // `message`, instead of plain-text lines on standard error among the JSON ones. Process-wide.
 void RouteProtobufLogs();
-
-// `text` as the inside of a JSON string.
-std::string JsonEscape(absl::string_view text);
 
 }  // namespace sevex::transport
 

@@ -17,6 +17,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/status_macros.h"
 #include "transport/openssl_error.h"
 #include "transport/peer_identity.h"
 
@@ -129,18 +130,16 @@ absl::StatusOr<std::string> ReadSmall(const fs::path& path) {
 }
 
 absl::StatusOr<Cert> LoadCert(const fs::path& path) {
-  auto text = ReadSmall(path);
-  if (!text.ok()) return text.status();
-  Bio bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  ASSIGN_OR_RETURN(auto text, ReadSmall(path));
+  Bio bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   Cert cert(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!cert) return OpenSslError(absl::StrCat(path.string(), ": not a PEM certificate"), absl::StatusCode::kInvalidArgument);
   return cert;
 }
 
 absl::StatusOr<Key> LoadKey(const fs::path& path) {
-  auto text = ReadSmall(path);
-  if (!text.ok()) return text.status();
-  Bio bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())));
+  ASSIGN_OR_RETURN(auto text, ReadSmall(path));
+  Bio bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   Key key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
   if (!key) return OpenSslError(absl::StrCat(path.string(), ": not a PEM private key"), absl::StatusCode::kInvalidArgument);
   return key;
@@ -171,24 +170,20 @@ absl::Status InitCa(const fs::path& dir, absl::string_view name, int days) {
   if (fs::exists(dir / kCaKeyFile) || fs::exists(dir / kCaCertFile)) {
     return absl::AlreadyExistsError(absl::StrCat(dir.string(), " already holds a CA; not overwriting it"));
   }
-  auto key = NewP256Key();
-  if (!key.ok()) return key.status();
-  auto cert = NewCertificate(key->get(), std::string(name), days, 0);
-  if (!cert.ok()) return cert.status();
-  X509_set_issuer_name(cert->get(), X509_get_subject_name(cert->get()));
+  ASSIGN_OR_RETURN(auto key, NewP256Key());
+  ASSIGN_OR_RETURN(auto cert, NewCertificate(key.get(), std::string(name), days, 0));
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(cert.get()));
   for (const auto& [nid, value] : std::vector<std::pair<int, std::string>>{
            {NID_basic_constraints, "critical,CA:TRUE,pathlen:0"},
            {NID_key_usage, "critical,keyCertSign,cRLSign"},
            {NID_subject_key_identifier, "hash"}}) {
-    if (auto s = AddExtension(cert->get(), cert->get(), nid, value); !s.ok()) return s;
+    RETURN_IF_ERROR(AddExtension(cert.get(), cert.get(), nid, value));
   }
-  if (!X509_sign(cert->get(), key->get(), EVP_sha256())) return OpenSslError("signing the CA certificate");
-  auto key_pem = KeyPem(key->get());
-  if (!key_pem.ok()) return key_pem.status();
-  auto cert_pem = CertPem(cert->get());
-  if (!cert_pem.ok()) return cert_pem.status();
-  if (auto s = WriteNew(dir / kCaKeyFile, *key_pem, 0600); !s.ok()) return s;
-  return WriteNew(dir / kCaCertFile, *cert_pem, 0644);
+  if (!X509_sign(cert.get(), key.get(), EVP_sha256())) return OpenSslError("signing the CA certificate");
+  ASSIGN_OR_RETURN(auto key_pem, KeyPem(key.get()));
+  ASSIGN_OR_RETURN(auto cert_pem, CertPem(cert.get()));
+  RETURN_IF_ERROR(WriteNew(dir / kCaKeyFile, key_pem, 0600));
+  return WriteNew(dir / kCaCertFile, cert_pem, 0644);
 }
 
 absl::Status IssueNode(const fs::path& dir, const IssueOptions& options) {
@@ -197,20 +192,17 @@ absl::Status IssueNode(const fs::path& dir, const IssueOptions& options) {
                                                    "' must be 1-64 characters of a-z, 0-9, '.' and '-'"));
   }
   if (options.days <= 0) return absl::InvalidArgumentError("--days must be positive");
-  auto ca_key = LoadKey(dir / kCaKeyFile);
-  if (!ca_key.ok()) return ca_key.status();
-  auto ca_cert = LoadCert(dir / kCaCertFile);
-  if (!ca_cert.ok()) return ca_cert.status();
+  ASSIGN_OR_RETURN(auto ca_key, LoadKey(dir / kCaKeyFile));
+  ASSIGN_OR_RETURN(auto ca_cert, LoadCert(dir / kCaCertFile));
   const fs::path key_path = dir / (options.node_id + ".key");
   const fs::path cert_path = dir / (options.node_id + ".crt");
   if (fs::exists(key_path) || fs::exists(cert_path)) {
     return absl::AlreadyExistsError(absl::StrCat(key_path.string(), " or its certificate exists; not overwriting"));
   }
-  auto key = NewP256Key();
-  if (!key.ok()) return key.status();
-  auto cert = NewCertificate(key->get(), options.node_id, options.days, options.not_before_offset_s);
-  if (!cert.ok()) return cert.status();
-  X509_set_issuer_name(cert->get(), X509_get_subject_name(ca_cert->get()));
+  ASSIGN_OR_RETURN(auto key, NewP256Key());
+  ASSIGN_OR_RETURN(auto cert,
+                   NewCertificate(key.get(), options.node_id, options.days, options.not_before_offset_s));
+  X509_set_issuer_name(cert.get(), X509_get_subject_name(ca_cert.get()));
   std::vector<std::string> sans;
   if (options.uris.empty()) {
     sans.push_back(absl::StrCat("URI:", kIdentityScheme, options.node_id));
@@ -225,33 +217,30 @@ absl::Status IssueNode(const fs::path& dir, const IssueOptions& options) {
            {NID_subject_alt_name, absl::StrJoin(sans, ",")},
            {NID_subject_key_identifier, "hash"},
            {NID_authority_key_identifier, "keyid:always"}}) {
-    if (auto s = AddExtension(cert->get(), ca_cert->get(), nid, value); !s.ok()) return s;
+    RETURN_IF_ERROR(AddExtension(cert.get(), ca_cert.get(), nid, value));
   }
-  if (!X509_sign(cert->get(), ca_key->get(), EVP_sha256())) return OpenSslError("signing the node certificate");
-  auto key_pem = KeyPem(key->get());
-  if (!key_pem.ok()) return key_pem.status();
-  auto cert_pem = CertPem(cert->get());
-  if (!cert_pem.ok()) return cert_pem.status();
-  if (auto s = WriteNew(key_path, *key_pem, 0600); !s.ok()) return s;
-  return WriteNew(cert_path, *cert_pem, 0644);
+  if (!X509_sign(cert.get(), ca_key.get(), EVP_sha256())) return OpenSslError("signing the node certificate");
+  ASSIGN_OR_RETURN(auto key_pem, KeyPem(key.get()));
+  ASSIGN_OR_RETURN(auto cert_pem, CertPem(cert.get()));
+  RETURN_IF_ERROR(WriteNew(key_path, key_pem, 0600));
+  return WriteNew(cert_path, cert_pem, 0644);
 }
 
 absl::StatusOr<CertificateInfo> ReadCertificate(const fs::path& file) {
-  auto cert = LoadCert(file);
-  if (!cert.ok()) return cert.status();
+  ASSIGN_OR_RETURN(auto cert, LoadCert(file));
   CertificateInfo info;
-  info.subject = NameText(X509_get_subject_name(cert->get()));
-  info.issuer = NameText(X509_get_issuer_name(cert->get()));
-  auto id = NodeIdOf(cert->get());
+  info.subject = NameText(X509_get_subject_name(cert.get()));
+  info.issuer = NameText(X509_get_issuer_name(cert.get()));
+  auto id = NodeIdOf(cert.get());
   if (id.ok()) {
     info.node_id = *id;
   } else {
     info.identity_error = std::string(id.status().message());
   }
-  info.spki_sha256 = SpkiSha256(cert->get());
-  info.not_before = TimeText(X509_get0_notBefore(cert->get()));
-  info.not_after = TimeText(X509_get0_notAfter(cert->get()));
-  info.is_ca = X509_check_ca(cert->get()) > 0;
+  info.spki_sha256 = SpkiSha256(cert.get());
+  info.not_before = TimeText(X509_get0_notBefore(cert.get()));
+  info.not_after = TimeText(X509_get0_notAfter(cert.get()));
+  info.is_ca = X509_check_ca(cert.get()) > 0;
   return info;
 }
 

@@ -7,6 +7,7 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
 #include "transport/asio_error.h"
 #include "transport/openssl_error.h"
 #include "transport/peer_identity.h"
@@ -143,9 +144,8 @@ absl::StatusOr<std::unique_ptr<NodeTls>> NodeTls::Create(const TlsOptions& optio
   tls->node_id_ = options.node_id;
 
   // The node's own certificate must say who it is and be valid now.
-  auto leaf = ReadLeaf(options.cert_file);
-  if (!leaf.ok()) return leaf.status();
-  std::unique_ptr<X509, decltype(&X509_free)> own(*leaf, &X509_free);
+  ASSIGN_OR_RETURN(auto leaf, ReadLeaf(options.cert_file));
+  std::unique_ptr<X509, decltype(&X509_free)> own(leaf, &X509_free);
   auto own_id = NodeIdOf(own.get());
   if (!own_id.ok()) return absl::InvalidArgumentError(absl::StrCat(options.cert_file, ": ", own_id.status().message()));
   if (*own_id != options.node_id) {
@@ -179,7 +179,7 @@ absl::StatusOr<std::unique_ptr<NodeTls>> NodeTls::Create(const TlsOptions& optio
   }
   for (bool server : {true, false}) {
     auto& ctx = server ? tls->server_ : tls->client_;
-    if (auto s = Configure(ctx, options, server); !s.ok()) return s;
+    RETURN_IF_ERROR(Configure(ctx, options, server));
     // Accept chain errors only for a leaf whose key is pinned for some peer; expiry and every
     // other error still fail the handshake. Which peer it must be is checked in AuthorizePeer.
     NodeTls* self = tls.get();
@@ -206,28 +206,27 @@ absl::StatusOr<std::string> NodeTls::AuthorizePeer(SSL* ssl, std::optional<absl:
   }
   X509* cert = SSL_get0_peer_certificate(ssl);
   if (cert == nullptr) return absl::PermissionDeniedError("the peer presented no certificate");
-  auto id = NodeIdOf(cert);
-  if (!id.ok()) return id.status();
+  ASSIGN_OR_RETURN(auto id, NodeIdOf(cert));
   // A resumed session skips certificate verification: check validity here for every session.
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-    return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, "'s certificate has expired"));
+    return absl::PermissionDeniedError(absl::StrCat("sevex://", id, "'s certificate has expired"));
   }
   if (X509_cmp_current_time(X509_get0_notBefore(cert)) >= 0) {
-    return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, "'s certificate is not valid yet"));
+    return absl::PermissionDeniedError(absl::StrCat("sevex://", id, "'s certificate is not valid yet"));
   }
   const Peer* peer = nullptr;
   for (const auto& p : peers_) {
-    if (p->entry.node_id == *id) peer = p.get();
+    if (p->entry.node_id == id) peer = p.get();
   }
-  if (peer == nullptr) return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, " is not in the peer allow-list"));
-  if (expected_peer && *expected_peer != *id) {
-    return absl::PermissionDeniedError(absl::StrCat("connected to ", *expected_peer, " but its certificate says sevex://", *id));
+  if (peer == nullptr) return absl::PermissionDeniedError(absl::StrCat("sevex://", id, " is not in the peer allow-list"));
+  if (expected_peer && *expected_peer != id) {
+    return absl::PermissionDeniedError(absl::StrCat("connected to ", *expected_peer, " but its certificate says sevex://", id));
   }
   if (!peer->entry.spki_sha256.empty()) {
     if (SpkiSha256(cert) != peer->entry.spki_sha256) {
-      return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, " presented a key that does not match its pin"));
+      return absl::PermissionDeniedError(absl::StrCat("sevex://", id, " presented a key that does not match its pin"));
     }
-    return *id;
+    return id;
   }
   // The certificate must chain to this peer's own CA, not merely to some CA we trust.
   X509_STORE_CTX* vctx = X509_STORE_CTX_new();
@@ -239,10 +238,10 @@ absl::StatusOr<std::string> NodeTls::AuthorizePeer(SSL* ssl, std::optional<absl:
   const int error = X509_STORE_CTX_get_error(vctx);
   X509_STORE_CTX_free(vctx);
   if (!ok) {
-    return absl::PermissionDeniedError(absl::StrCat("sevex://", *id, "'s certificate is not issued by its configured CA (",
+    return absl::PermissionDeniedError(absl::StrCat("sevex://", id, "'s certificate is not issued by its configured CA (",
                                                     peer->entry.ca_file, "): ", X509_verify_cert_error_string(error)));
   }
-  return *id;
+  return id;
 }
 
 std::string NodeTls::HandshakeFailureReason(SSL* ssl, absl::string_view error) {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <string>
 #include <thread>
 
@@ -70,17 +71,19 @@ TEST_F(ApiClientTest, ANodeThatNeverAnswersFailsTheCallWithinItsTimeout) {
 TEST_F(ApiClientTest, ANodeThatTakesTheRequestAndAnswersHalfFailsWithinTheTimeout) {
   Listen();
   // The node reads the request and sends two of the four length bytes, then nothing.
-  std::thread node([this] {
+  std::promise<void> client_done;
+  std::thread node([this, done = client_done.get_future()] {
     const int fd = ::accept(listener_, nullptr, nullptr);
     if (fd < 0) return;
     char buf[256];
     (void)::read(fd, buf, sizeof buf);
     const char half[2] = {0, 0};
     (void)::write(fd, half, sizeof half);
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    done.wait();  // holds the connection open until the client has given up
     ::close(fd);
   });
   auto r = CallApi(path_, Status(), absl::Milliseconds(300));
+  client_done.set_value();
   node.join();
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kDeadlineExceeded) << r.status();

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iostream>
 #include <set>
 #include <string>
 #include <thread>
@@ -82,6 +83,18 @@ class NodeExchangeTest : public ::testing::Test {
   bool Has(const std::string& node, const std::string& origin, const std::string& id, uint32_t revision = 1) {
     return Held(node).contains(absl::StrCat(origin, "/", id, "/", revision));
   }
+  // A wrong delivery would travel the queues a GREEN notice from the same origin travels after
+  // it, one at a time per peer: once the marker is delivered everywhere (the submission waits for
+  // every final receipt), anything sent before it has arrived, or never will.
+  void Marker(const std::string& origin) {
+    const std::string id = absl::StrCat("marker-", ++markers_);
+    const v1::ApiResponse r = Submit(origin, NoticeJson(id, 1, R"({"tlp": "GREEN"})"));
+    ASSERT_EQ(r.submitted_size(), 1);
+    ASSERT_EQ(r.submitted(0).receipts_size(), 3) << "GREEN reaches every other node";
+    for (const auto& receipt : r.submitted(0).receipts()) {
+      ASSERT_EQ(receipt.status(), v1::Receipt::DELIVERED) << receipt.recipient();
+    }
+  }
   const v1::InboxEntry* Find(const v1::ApiResponse& inbox, const std::string& id, uint32_t revision = 1) {
     for (const auto& e : inbox.inbox()) {
       if (e.notice().id() == id && e.notice().revision() == revision) return &e;
@@ -96,6 +109,7 @@ class NodeExchangeTest : public ::testing::Test {
 
   std::filesystem::path dir_;
   std::unique_ptr<LocalNetwork> net_;
+  int markers_ = 0;
 };
 
 TEST_F(NodeExchangeTest, GreenReachesEveryStateInItsOwnScheme) {
@@ -131,8 +145,7 @@ TEST_F(NodeExchangeTest, AmberGoesOnlyToNamedStatesAndTheHubIsOnlyAConduit) {
   ASSERT_EQ(receipts.size(), 1u);
   EXPECT_EQ(receipts[kAu].status(), v1::Receipt::DELIVERED);
   EXPECT_TRUE(Has(kAu, kUk, "amber-1"));
-  // Give a wrong delivery every chance to happen before checking it did not.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Marker(kUk);
   EXPECT_FALSE(Has(kCl, kUk, "amber-1"));
   EXPECT_FALSE(Has(kHub, kUk, "amber-1")) << "a hub that is not named does not list what it passes on";
 }
@@ -150,7 +163,7 @@ TEST_F(NodeExchangeTest, AmberStrictIsNeverRelayedAndTheOriginSaysWhy) {
   EXPECT_EQ(receipts[kCl].status(), v1::Receipt::REFUSED);
   EXPECT_EQ(receipts[kCl].reason_code(), "marking_forbids_relay");
   EXPECT_TRUE(Has(kHub, kAu, "strict-1"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Marker(kAu);
   EXPECT_FALSE(Has(kCl, kAu, "strict-1"));
   EXPECT_FALSE(Has(kUk, kAu, "strict-1"));
 }
@@ -169,7 +182,7 @@ TEST_F(NodeExchangeTest, RedReachesOnlyItsNamedRecipientsAndPassesOnlyNamedHubs)
   ASSERT_EQ(r.submitted_size(), 1);
   EXPECT_EQ(ByRecipient(r.submitted(0))[kAu].status(), v1::Receipt::DELIVERED);
   EXPECT_TRUE(Has(kAu, kCl, "red-3"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Marker(kCl);
   for (const char* n : {kHub, kAu}) EXPECT_FALSE(Has(n, kCl, "red-1")) << n;
   EXPECT_FALSE(Has(kAu, kCl, "red-2"));
   EXPECT_FALSE(Has(kHub, kCl, "red-2"));
@@ -264,8 +277,15 @@ TEST_F(NodeExchangeTest, ASlowPeerDoesNotSlowTheOthers) {
     ASSERT_EQ(Submit(kCl, Array(batch), /*wait=*/false).submitted_size(), kPerBatch);
   }
   const size_t total = kBatches * kPerBatch;
-  EXPECT_TRUE(WaitFor([&] { return Held(kHub).size() == total && Held(kAu).size() == total; }))
-      << "hub " << Held(kHub).size() << ", au " << Held(kAu).size();
+  // The bound: 3,000 notices take about a second to reach the others (a few under the
+  // sanitizers); 30 s is far above that. Were uk's full window holding the others back, they
+  // would wait for uk, which is resumed only after this, so the wait would run out.
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(WaitFor([&] { return Held(kHub).size() == total && Held(kAu).size() == total; },
+                      std::chrono::seconds(30)))
+      << "hub " << Held(kHub).size() << ", au " << Held(kAu).size() << " of " << total << " within 30 s";
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << total << " notices reached hub and au in " << seconds << " s with uk paused\n";
   v1::ApiRequest outbox;
   outbox.mutable_outbox();
   auto r = net_->Call(kCl, outbox);

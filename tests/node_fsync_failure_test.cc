@@ -29,6 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using sevex::testing::HttpGet;
 using sevex::testing::HttpReply;
+using sevex::testing::Sample;
 using sevex::testing::WaitFor;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
@@ -160,7 +161,15 @@ TEST_F(NodeFsyncFailureTest, SubmissionsRefusedWhileFsyncFailsNothingLostExactly
   // they stay pending there and are sent again until it can.
   ASSERT_TRUE(net_->Start(kUk).ok());
   ASSERT_TRUE(WaitFor([&] { return Received().size() == 30; })) << Received().size();
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+  // The outcomes of the ten cannot be stored: after a pause the outbox sends them again, and the
+  // peer answers each as a duplicate.
+  const auto duplicates = [&] {
+    return Sample(HttpGet(net_->MetricsAddress(kUk), "/metrics").body,
+                  "sevex_notices_duplicate_total{peer=\"cl.csirt\"}")
+        .value_or(0);
+  };
+  ASSERT_TRUE(WaitFor([&] { return duplicates() >= 10; }, std::chrono::seconds(30)))
+      << "duplicates at the peer: " << duplicates();
   EXPECT_EQ(Pending(), 10);
   EXPECT_EQ(HttpGet(metrics, "/healthz").status, 503u);
 

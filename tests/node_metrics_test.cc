@@ -121,7 +121,11 @@ TEST_F(NodeMetricsTest, QueueOfADeadPeerAndFailedHandshakesShow) {
   ASSERT_TRUE(net_->Stop(kUk).ok());
   ASSERT_TRUE(WaitFor([&] { return Sample(Scrape(kCl), "sevex_peer_session_up{peer=\"uk.ncsc\"}") == 0.0; }));
   ASSERT_TRUE(net_->Submit(kCl, Notices("q-", 3)).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Sample(Scrape(kCl), "sevex_peer_oldest_pending_seconds{peer=\"uk.ncsc\"}").value_or(0) >= 1.0;
+      },
+      std::chrono::seconds(30)));
   const std::string text = Scrape(kCl);
   EXPECT_EQ(Sample(text, "sevex_peer_queue_depth{peer=\"uk.ncsc\"}"), 3.0);
   EXPECT_GE(Sample(text, "sevex_peer_oldest_pending_seconds{peer=\"uk.ncsc\"}").value_or(0), 1.0);

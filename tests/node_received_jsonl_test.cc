@@ -16,11 +16,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "node/local_network.h"
+#include "node_support.h"
 
 namespace sevex::node {
 namespace {
 
 namespace fs = std::filesystem;
+using sevex::testing::WaitFor;
 using ::testing::HasSubstr;
 
 constexpr char kCl[] = "cl.csirt";
@@ -57,11 +59,8 @@ TEST(NodeReceivedJsonlTest, EveryReceivedNoticeIsOneLineAndARestartAppends) {
   const fs::path file = dir / "uk.received.jsonl";
 
   ASSERT_TRUE((*net)->Submit(kCl, Notices("j-", 12), /*wait=*/true).ok());
-  // The line is written after the ack: give it a moment.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (Lines(file).size() < 12 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  // The line is written after the ack: wait for it.
+  WaitFor([&] { return Lines(file).size() >= 12; }, std::chrono::seconds(10));
   std::vector<std::string> lines = Lines(file);
   ASSERT_EQ(lines.size(), 12u);
   std::set<std::string> seen;
@@ -83,8 +82,13 @@ TEST(NodeReceivedJsonlTest, EveryReceivedNoticeIsOneLineAndARestartAppends) {
   ASSERT_TRUE((*net)->Stop(kUk).ok());
   ASSERT_TRUE((*net)->Start(kUk).ok());
   ASSERT_TRUE((*net)->Submit(kCl, Notices("k-", 1), /*wait=*/true).ok());
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  EXPECT_EQ(Lines(file).size(), 13u);
+  // And nothing is written twice: a marker sent after it is the fourteenth line and the last.
+  ASSERT_TRUE((*net)->Submit(kCl, Notices("m-", 1), /*wait=*/true).ok());
+  WaitFor([&] { return Lines(file).size() >= 14; }, std::chrono::seconds(10));
+  lines = Lines(file);
+  ASSERT_EQ(lines.size(), 14u);
+  EXPECT_THAT(lines[12] + lines[13], HasSubstr(R"("k-0")"));
+  EXPECT_THAT(lines[12] + lines[13], HasSubstr(R"("m-0")"));
 
   EXPECT_TRUE((*net)->StopAll().ok());
   net->reset();

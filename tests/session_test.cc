@@ -4,11 +4,14 @@
 // and reconnection after the peer restarts.
 #include "transport/session.h"
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
+#include <chrono>
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -28,6 +31,16 @@ namespace fs = std::filesystem;
 using asio::ip::tcp;
 using ::testing::HasSubstr;
 using namespace std::chrono_literals;
+
+// Reads and drops what comes until the other side closes the connection (or it fails): a raw
+// client's way of waiting for the server to have dealt with what it sent. Bounded by the
+// server's own handshake and idle timeouts.
+template <typename Stream>
+void ReadUntilClosed(Stream& s) {
+  boost::system::error_code ec;
+  char buf[512];
+  while (!ec) s.read_some(asio::buffer(buf), ec);
+}
 
 // Records what sessions report; tests wait on it with a deadline.
 class Recorder : public SessionHandler {
@@ -109,14 +122,22 @@ class SessionTest : public ::testing::Test {
     server_tls_ = Tls("server.node", {"client.node", "other.node"});
     client_tls_ = Tls("client.node", {"server.node"});
     work_.emplace(asio::make_work_guard(io_));
-    for (int i = 0; i < 2; ++i) threads_.emplace_back([this] { io_.run(); });
+    for (int i = 0; i < 2; ++i) {
+      threads_.emplace_back([this] {
+        io_.run();
+        ++ran_out_;
+      });
+    }
   }
   void TearDown() override {
     SetLogSink(nullptr);
     if (link_) link_->Stop();
     if (listener_) listener_->Stop();
-    std::this_thread::sleep_for(50ms);
+    // The sessions end on their own once link and listener are stopped; a test that left one
+    // open (heartbeats keep it busy) is stopped after a second.
     work_.reset();
+    const auto deadline = std::chrono::steady_clock::now() + 1s;
+    while (ran_out_ < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
     io_.stop();
     for (auto& t : threads_) t.join();
   }
@@ -150,14 +171,16 @@ class SessionTest : public ::testing::Test {
     s.lowest_layer().connect(listener_->endpoint(), ec);
     if (!ec) s.handshake(asio::ssl::stream_base::client, ec);
     if (!ec) asio::write(s, asio::buffer(bytes), ec);
-    std::this_thread::sleep_for(100ms);
-    return ec ? ec.message() : "";
+    const std::string outcome = ec ? ec.message() : "";
+    ReadUntilClosed(s);
+    return outcome;
   }
 
   static fs::path root_;
   asio::io_context io_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
   std::vector<std::thread> threads_;
+  std::atomic<int> ran_out_{0};
   std::unique_ptr<NodeTls> server_tls_, client_tls_;
   Recorder server_, client_;
   std::shared_ptr<Listener> listener_;
@@ -253,7 +276,7 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
     tcp::socket raw(io_);
     raw.connect(listener_->endpoint());
     asio::write(raw, asio::buffer(std::string("GET / HTTP/1.1\r\n\r\n")));
-    std::this_thread::sleep_for(100ms);
+    ReadUntilClosed(raw);
   }
   // A TLS 1.2 client, and a client whose certificate comes from a CA the server does not trust.
   {
@@ -278,7 +301,7 @@ TEST_F(SessionTest, ProtocolViolationsEndOnlyThatSessionAndAreExplained) {
       if (variant == 0) {
         EXPECT_TRUE(ec) << "a TLS 1.2 handshake must fail";
       }
-      std::this_thread::sleep_for(50ms);
+      ReadUntilClosed(c);
     }
     fs::remove_all(other);
   }
@@ -332,7 +355,9 @@ TEST_F(SessionTest, HeartbeatsKeepAQuietSessionOpenAndSilenceEndsIt) {
   Listen(options);
   Link(options);
   auto client = OpenClientSession();
-  std::this_thread::sleep_for(1500ms);  // more than two idle timeouts with no notices
+  // Not a wait: the time that passes is what is tested. More than two idle timeouts pass with no
+  // notices, only heartbeats.
+  std::this_thread::sleep_for(1500ms);
   EXPECT_TRUE(client->open());
   EXPECT_TRUE(server_.Locked([&] { return server_.closed.empty(); }));
 
@@ -343,7 +368,9 @@ TEST_F(SessionTest, HeartbeatsKeepAQuietSessionOpenAndSilenceEndsIt) {
   hello.mutable_hello()->set_window(8);
   std::string wire;
   ASSERT_TRUE(AppendFrame(hello, kDefaultMaxFrameBytes, &wire).ok());
-  std::thread silent([&] {
+  std::promise<void> release_silent;
+  std::shared_future<void> closed_by_server = release_silent.get_future().share();
+  std::thread silent([&, closed_by_server] {
     asio::io_context io;
     asio::ssl::context ctx(asio::ssl::context::tls_client);
     ctx.use_certificate_chain_file((root_ / "other.node.crt").string());
@@ -354,15 +381,17 @@ TEST_F(SessionTest, HeartbeatsKeepAQuietSessionOpenAndSilenceEndsIt) {
     s.lowest_layer().connect(listener_->endpoint());
     s.handshake(asio::ssl::stream_base::client);
     asio::write(s, asio::buffer(wire));
-    std::this_thread::sleep_for(2000ms);  // reads nothing, sends nothing
+    closed_by_server.wait();  // reads nothing, sends nothing, until the server has closed it
   });
-  ASSERT_TRUE(server_.WaitFor([&] {
+  const bool closed = server_.WaitFor([&] {
     for (const auto& [peer, status] : server_.closed) {
       if (peer == "other.node") return true;
     }
     return false;
-  }));
+  });
+  release_silent.set_value();
   silent.join();
+  ASSERT_TRUE(closed);
   server_.Locked([&] {
     EXPECT_THAT(std::string(server_.closed.back().second.message()), HasSubstr("nothing received from sevex://other.node"));
     return 0;
@@ -380,7 +409,11 @@ TEST_F(SessionTest, APeerRestartIsFollowedByReconnection) {
   server_.Locked([&] { return server_.opened[0]; })->Close("shutdown", "restarting");
   ASSERT_TRUE(client_.WaitFor([&] { return !client_.closed.empty(); }));
   EXPECT_TRUE(client_.Locked([&] { return client_.closed[0].second.ok(); })) << "a graceful Goodbye closes with OK";
-  std::this_thread::sleep_for(300ms);  // a few refused reconnection attempts
+  // A few refused reconnection attempts.
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (link_->attempts() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  ASSERT_GE(link_->attempts(), 3);
   // It comes back on the same port.
   Listen({}, port);
   ASSERT_TRUE(client_.WaitFor([&] { return client_.opened.size() == 2; }, 10000ms));

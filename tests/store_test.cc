@@ -1172,7 +1172,7 @@ TEST_F(StoreTest, LogIsCheckpointedWhileCommittingAndStaysBounded) {
   // Checkpoints finish off the writer's thread: wait for the database to catch up.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (fs::file_size(path_) < schema_only + kNotices / 2 * 4096u && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(10ms);  // polls, up to the deadline
   }
   EXPECT_GE(fs::file_size(path_), schema_only + kNotices / 2 * 4096u);
   store->Close();
@@ -1401,7 +1401,7 @@ TEST_F(StoreTest, CloseFinishesQueuedCommitsAndIsIdempotent) {
     if (s.ok() && r.size() == 1) ++ok;
     ++answered;
     entered.set_value();
-    std::this_thread::sleep_for(300ms);
+    std::this_thread::sleep_for(300ms);  // holds the writer: not a wait
   });
   ASSERT_EQ(entered.get_future().wait_for(30s), std::future_status::ready);
   for (int i = 0; i < kQueued; ++i) {

@@ -94,6 +94,7 @@ class ExpressionParser {
     std::vector<std::string> expanding;  // definitions being inlined, for cycle detection
     int depth = 0;
     int max_depth = 0;
+    int nesting = 0;  // parentheses, 'not', unary '-', calls and definitions open around the parser
   };
 
   ExpressionParser(absl::string_view text, SourceLocation where, Shared& shared)
@@ -231,6 +232,28 @@ class ExpressionParser {
     return absl::OkStatus();
   }
 
+  // One level of nesting, closed when it goes out of scope. The parser recurses once per level,
+  // so the level is bounded before the recursion; and definitions can double the program at
+  // each level (`a := b + b`, `b := c + c`, …), so the program's size is bounded before a
+  // definition is inlined.
+  class Level {
+   public:
+    explicit Level(Shared& s) : s_(s) { ++s_.nesting; }
+    ~Level() { --s_.nesting; }
+    Level(const Level&) = delete;
+    Level& operator=(const Level&) = delete;
+
+   private:
+    Shared& s_;
+  };
+  absl::Status CheckNesting(const Token& at) const {
+    if (s_.nesting > Expression::kMaxNesting) {
+      return Error(at, absl::StrCat("expression nests too deeply (more than ", Expression::kMaxNesting,
+                                    " levels of parentheses, 'not', '-', calls and definitions)"));
+    }
+    return absl::OkStatus();
+  }
+
   void Emit(Expression::Instr in, int stack_effect) {
     s_.code.push_back(in);
     s_.depth += stack_effect;
@@ -279,7 +302,8 @@ class ExpressionParser {
 
   absl::StatusOr<ExprType> ParseNot() {
     if (IsWord(Peek(), "not")) {
-      Next();
+      const Level level(s_);
+      RETURN_IF_ERROR(CheckNesting(Next()));
       const Token& at = Peek();
       ASSIGN_OR_RETURN(ExprType t, ParseNot());
       RETURN_IF_ERROR(NeedType(t, ExprType::kBool, at, "'not'"));
@@ -379,7 +403,9 @@ class ExpressionParser {
 
   absl::StatusOr<ExprType> ParseUnary(int enum_hint) {
     if (Peek().kind == Tok::kMinus) {
+      const Level level(s_);
       const Token& op = Next();
+      RETURN_IF_ERROR(CheckNesting(op));
       const Token& at = Peek();
       ASSIGN_OR_RETURN(ExprType t, ParseUnary(-1));
       RETURN_IF_ERROR(NeedType(t, ExprType::kNumber, at, Describe(op)));
@@ -403,7 +429,8 @@ class ExpressionParser {
         Emit({Op::kConst, -1, t.number}, +1);
         return ExprType{ExprType::kNumber};
       case Tok::kLParen: {
-        Next();
+        const Level level(s_);
+        RETURN_IF_ERROR(CheckNesting(Next()));
         ASSIGN_OR_RETURN(ExprType inner, ParseOr());
         RETURN_IF_ERROR(Expect(Tok::kRParen, "to close '('"));
         return inner;
@@ -473,6 +500,12 @@ class ExpressionParser {
       return Error(at, absl::StrCat("definition '", name, "' refers to itself (through ",
                                     absl::StrJoin(s_.expanding, " -> "), ")"));
     }
+    const Level level(s_);
+    RETURN_IF_ERROR(CheckNesting(at));
+    if (s_.code.size() > Expression::kMaxCode) {
+      return Error(at, absl::StrCat("definitions expand to more than ", Expression::kMaxCode,
+                                    " steps of compiled code"));
+    }
     s_.expanding.push_back(name);
     ExpressionParser nested(def.text, def.where, s_);
     absl::StatusOr<ExprType> t = nested.ParseAll();
@@ -481,6 +514,8 @@ class ExpressionParser {
   }
 
   absl::StatusOr<ExprType> ParseCall(const Token& fn) {
+    const Level level(s_);
+    RETURN_IF_ERROR(CheckNesting(fn));
     RETURN_IF_ERROR(Expect(Tok::kLParen, "after a function name"));
     if (fn.text == "present") {
       const Token& a = Peek();
@@ -530,6 +565,10 @@ absl::StatusOr<Expression> Expression::Compile(absl::string_view text,
   if (shared.max_depth > kMaxStack) {
     return ErrorAt(where, absl::StrCat("expression nests too deeply (", shared.max_depth,
                                        " operands pending; at most ", kMaxStack, ")"));
+  }
+  if (shared.code.size() > kMaxCode) {
+    return ErrorAt(where,
+                   absl::StrCat("expression compiles to ", shared.code.size(), " steps; at most ", kMaxCode));
   }
   Expression e;
   e.text_ = std::string(text);

@@ -63,9 +63,16 @@ using Definitions = absl::flat_hash_map<std::string, Definition>;
 class Expression {
  public:
   static constexpr int kMaxStack = 32;
+  // Levels of parentheses, `not`, unary `-`, function calls and definitions inside one another.
+  static constexpr int kMaxNesting = 64;
+  // Steps of compiled code, definitions inlined (a shipped rule compiles to a few dozen).
+  static constexpr size_t kMaxCode = 1 << 16;
 
   // Compiles `text`; `where` locates its first character. Errors are InvalidArgument
-  // "file:line:col: what was wrong, and what was expected".
+  // "file:line:col: what was wrong, and what was expected". Refuses, as errors, an expression
+  // that nests deeper than kMaxNesting, needs more than kMaxStack operands at once, or
+  // compiles to more than kMaxCode steps: compiling takes time and stack in proportion to
+  // the program, whatever the text.
   static absl::StatusOr<Expression> Compile(absl::string_view text,
                                             const AttributeRegistry& registry,
                                             const Definitions& defines,

@@ -69,7 +69,7 @@ void Submitter::Submit(const v1::SubmitRequest& request, ApiReply reply) {
       *n.mutable_origin_assessment() = engine::AssessNotice(deps_.catalog, deps_.own_policy, *attrs, &n);
     n.mutable_created_at()->set_seconds(now / 1000);
     n.mutable_created_at()->set_nanos(static_cast<int32_t>(now % 1000) * 1000000);
-    state.notices.push_back({std::move(n), {}});
+    state.notices.push_back({std::move(n), {}, at});
   }
   state.reply = std::move(reply);
   // Revisions are checked and the batch signed on the strand, in submission order.
@@ -90,16 +90,16 @@ void Submitter::Admit(Request state) {
     if (n.revision() <= latest) {
       return Failed(absl::AlreadyExistsError(
                         latest >= engine::kMaxRevision
-                            ? absl::StrCat("notice ", n.id(), " revision ", n.revision(),
+                            ? absl::StrCat(p.at, ": notice ", n.id(), " revision ", n.revision(),
                                            " is already submitted, and revision ", latest,
                                            " is the highest: submit a new notice")
-                            : absl::StrCat("notice ", n.id(), " revision ", n.revision(),
+                            : absl::StrCat(p.at, ": notice ", n.id(), " revision ", n.revision(),
                                            " is already submitted; the next revision is ", latest + 1)),
                     state.reply);
     }
     if (n.retracted() && latest == 0) {
       return Failed(absl::InvalidArgumentError(absl::StrCat(
-                        "notice ", n.id(), " is a retraction of a notice this node never submitted")),
+                        p.at, ": notice ", n.id(), " is a retraction of a notice this node never submitted")),
                     state.reply);
     }
     in_request[n.id()] = n.revision();

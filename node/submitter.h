@@ -74,6 +74,7 @@ class Submitter final : public ReceiptListener {
   struct Prepared {
     v1::Notice notice;
     Plan plan;
+    std::string at;  // the submission and the notice's place in it, for refusals
   };
   struct Request {
     std::vector<Prepared> notices;

@@ -212,5 +212,34 @@ TEST(ConditionLanguageTest, NestingBeyondTheStackIsRefusedAtCompileTime) {
   EXPECT_THAT(std::string(e.status().message()), HasSubstr("nests too deeply"));
 }
 
+// Found by expression_fuzzer: the parser recursed once per '(' (and 'not', '-', call), so a
+// long enough run of them overflowed the stack before any check ran.
+TEST(ConditionLanguageTest, DeepNestingIsRefusedBeforeItExhaustsTheStack) {
+  for (const char* open : {"(", "not ", "-", "min(1, "}) {
+    std::string text;
+    for (int i = 0; i < 200000; ++i) text += open;
+    auto e = Compile(absl::StrCat(text, "1"));
+    ASSERT_FALSE(e.ok()) << open;
+    EXPECT_THAT(std::string(e.status().message()), HasSubstr("nests too deeply")) << open;
+  }
+  std::string fine = "deaths";
+  for (int i = 0; i < Expression::kMaxNesting - 1; ++i) fine = absl::StrCat("(", fine, ")");
+  EXPECT_TRUE(Compile(absl::StrCat(fine, " > 0")).ok());
+}
+
+// Found by expression_fuzzer: definitions that each use the one before twice double the program
+// at each step; forty of them made 2^40 steps of code.
+TEST(ConditionLanguageTest, DefinitionsThatDoubleTheProgramAreRefused) {
+  Definitions defs;
+  defs["d0"] = {"deaths", {"f.textproto", 20, 9}};
+  for (int i = 1; i <= 40; ++i) {
+    defs[absl::StrCat("d", i)] = {absl::StrCat("d", i - 1, " + d", i - 1), {"f.textproto", 20 + i, 9}};
+  }
+  auto e = Compile("d40 > 0", defs);
+  ASSERT_FALSE(e.ok());
+  EXPECT_THAT(std::string(e.status().message()), HasSubstr("steps of compiled code"));
+  EXPECT_TRUE(Compile("d8 > 0", defs).ok());  // 2^8 uses of deaths: a large but fair rule
+}
+
 }  // namespace
 }  // namespace sevex::engine

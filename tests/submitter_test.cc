@@ -116,7 +116,7 @@ TEST_F(SubmitterTest, AValidNoticeIsAssessedSignedStoredAndQueued) {
   EXPECT_EQ(r.submitted(0).assessment().scheme(), "cl-ds295");
   EXPECT_THAT(r.submitted(0).recipients(), ::testing::ElementsAre("uk.ncsc"));
   EXPECT_EQ(Stored(), 1u) << "answered only once durable";
-  EXPECT_EQ(sink_.size(), 1u);
+  EXPECT_TRUE(Eventually([&] { return sink_.size() == 1; })) << "queued from the commit callback";
   auto receipts = store_->Receipts(kSelf, "n-1", 1);
   ASSERT_TRUE(receipts.ok());
   ASSERT_EQ(receipts->size(), 1u);
@@ -144,7 +144,7 @@ TEST_F(SubmitterTest, EveryInvalidNoticeIsRefusedWithWhereAndWhy) {
       {Notice(R"("revision": 4294967295)"),
        "notice.json: revision 4294967295 is above the highest, 2147483647"},
       {Notice(R"("id": "r-1", "retracted": true)"),
-       "notice r-1 is a retraction of a notice this node never submitted"},
+       "notice.json: notice r-1 is a retraction of a notice this node never submitted"},
       {"", "notice.json"},
       {"[]", "notice.json: no notices"},
       {"{", "notice.json"},
@@ -161,15 +161,33 @@ TEST_F(SubmitterTest, EveryInvalidNoticeIsRefusedWithWhereAndWhy) {
 TEST_F(SubmitterTest, RevisionsGoUpOnlyAndTheHighestDoesNotWrap) {
   ASSERT_TRUE(Submit(Notice(R"("id": "v", "revision": 2)")).error().empty());
   v1::ApiResponse r = Submit(Notice(R"("id": "v", "revision": 2)"));
-  EXPECT_EQ(r.error(), "notice v revision 2 is already submitted; the next revision is 3");
+  EXPECT_EQ(r.error(), "notice.json: notice v revision 2 is already submitted; the next revision is 3");
   EXPECT_EQ(r.error_code(), static_cast<uint32_t>(absl::StatusCode::kAlreadyExists));
   EXPECT_THAT(Submit(Notice(R"("id": "v", "revision": 1)")).error(), HasSubstr("the next revision is 3"));
   ASSERT_TRUE(Submit(Notice(R"("id": "v", "revision": 3, "retracted": true)")).error().empty());
   ASSERT_TRUE(Submit(Notice(R"("id": "top", "revision": 2147483647)")).error().empty());
   EXPECT_EQ(
       Submit(Notice(R"("id": "top", "revision": 2147483647)")).error(),
-      "notice top revision 2147483647 is already submitted, and revision 2147483647 is the highest: submit a "
-      "new notice");
+      "notice.json: notice top revision 2147483647 is already submitted, and revision 2147483647 is the "
+      "highest: submit a new notice");
+}
+
+// Found by submission_fuzzer: the refusals made on the strand (a revision already submitted, a
+// retraction of nothing) did not say which submission and which notice in it, as every other
+// refusal does (submitter.h).
+TEST_F(SubmitterTest, RefusalsOfRevisionsNameTheSubmissionAndTheNotice) {
+  const std::string twice = absl::StrCat("[", Notice(R"("id": "t")"), ",", Notice(R"("id": "t")"), "]");
+  v1::ApiResponse r = Submit(twice);
+  EXPECT_EQ(r.error(),
+            "notice.json (notice 2): notice t revision 1 is already submitted; the next revision is 2");
+  EXPECT_EQ(r.error_code(), static_cast<uint32_t>(absl::StatusCode::kAlreadyExists));
+  const std::string retraction =
+      absl::StrCat("[", Notice(R"("id": "a")"), ",", Notice(R"("id": "never", "retracted": true)"), "]");
+  r = Submit(retraction);
+  EXPECT_EQ(r.error(),
+            "notice.json (notice 2): notice never is a retraction of a notice this node never submitted");
+  EXPECT_EQ(r.error_code(), static_cast<uint32_t>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Stored(), 0u);
 }
 
 TEST_F(SubmitterTest, OneBadNoticeRefusesItsWholeBatch) {

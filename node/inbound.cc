@@ -1,5 +1,7 @@
 #include "node/inbound.h"
 
+#include <algorithm>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -205,6 +207,60 @@ void Inbound::Receive(std::shared_ptr<Channel> channel, v1::NoticeFrame frame) {
   CommitThenAck(std::move(channel), std::move(frame), std::move(unit), std::move(after));
 }
 
+// A receipt for one of this node's own notices may only say what the peer can know: that it,
+// or a final recipient this node routed through it, received the notice, refused it, or (a hub)
+// queued it; and a recipient's final state never changes. kAlreadyKnown: the same final state
+// again (a replay after a reconnection) or a PENDING after it, acknowledged and not stored.
+absl::StatusOr<Inbound::ReceiptCheck> Inbound::CheckOwnReceipt(const std::string& peer,
+                                                               const v1::Receipt& receipt) {
+  absl::StatusOr<std::optional<store::StoredNotice>> held =
+      deps_.store.Get(receipt.origin(), receipt.notice_id(), receipt.revision());
+  if (!held.ok()) return absl::UnavailableError(held.status().message());
+  if (!held->has_value() || !(*held)->received_from.empty()) {
+    return absl::NotFoundError(absl::StrCat("a receipt from ", peer, " for notice ", receipt.notice_id(),
+                                            " revision ", receipt.revision(),
+                                            ", which this node did not submit"));
+  }
+  absl::StatusOr<std::vector<store::ReceiptRow>> rows =
+      deps_.store.Receipts(receipt.origin(), receipt.notice_id(), receipt.revision());
+  if (!rows.ok()) return absl::UnavailableError(rows.status().message());
+  const store::ReceiptRow* row = nullptr;
+  for (const store::ReceiptRow& r : *rows) {
+    if (r.recipient == receipt.recipient()) row = &r;
+  }
+  if (row == nullptr) {
+    return absl::PermissionDeniedError(absl::StrCat("a receipt from ", peer, " for ", receipt.recipient(),
+                                                    ", which notice ", receipt.notice_id(),
+                                                    " was not sent to"));
+  }
+  bool via_peer = receipt.recipient() == peer;
+  if (!via_peer) {
+    v1::SignedNotice envelope;
+    v1::Notice notice;
+    if (!envelope.ParseFromString((*held)->envelope) || !notice.ParseFromString(envelope.notice())) {
+      return absl::UnavailableError(
+          absl::StrCat("the stored notice ", receipt.notice_id(), " does not parse"));
+    }
+    for (const auto& [recipient, hop] : PlanFromOrigin(deps_.config, notice.marking(), {}).recipients) {
+      if (recipient == receipt.recipient() && hop == peer) via_peer = true;
+    }
+  }
+  if (!via_peer) {
+    return absl::PermissionDeniedError(absl::StrCat("a receipt from ", peer, " for ", receipt.recipient(),
+                                                    ", whom this node does not reach through ", peer));
+  }
+  if (row->status == v1::Receipt::PENDING) return ReceiptCheck::kNew;
+  // A late PENDING (a hub's, reordered after the final state) or the same final state again.
+  if (receipt.status() == v1::Receipt::PENDING || row->status == receipt.status()) {
+    return ReceiptCheck::kAlreadyKnown;
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "a receipt from ", peer, " says ", receipt.recipient(), " ", v1::Receipt::Status_Name(receipt.status()),
+      " notice ", receipt.notice_id(), " revision ", receipt.revision(), ", already ",
+      v1::Receipt::Status_Name(static_cast<v1::Receipt::Status>(row->status)),
+      ": a final state does not change"));
+}
+
 void Inbound::ReceiveReceipt(std::shared_ptr<Channel> channel, v1::NoticeFrame frame) {
   v1::Receipt receipt;
   if (!receipt.ParseFromString(frame.signed_notice()) || receipt.origin() != frame.origin() ||
@@ -216,8 +272,27 @@ void Inbound::ReceiveReceipt(std::shared_ptr<Channel> channel, v1::NoticeFrame f
         channel, frame, "bad_receipt",
         absl::StrCat("a receipt reported by ", receipt.reporter(), " arrived from ", channel->peer_id()));
   }
+  if (receipt.status() != v1::Receipt::PENDING && receipt.status() != v1::Receipt::DELIVERED &&
+      receipt.status() != v1::Receipt::REFUSED) {
+    return Reject(channel, frame, "bad_receipt",
+                  absl::StrCat("a receipt with status ", static_cast<int>(receipt.status()),
+                               "; a receipt is PENDING, DELIVERED or REFUSED"));
+  }
   store::Unit unit;
   if (receipt.origin() == deps_.config.node_id()) {
+    absl::StatusOr<ReceiptCheck> check = CheckOwnReceipt(channel->peer_id(), receipt);
+    if (!check.ok()) {
+      if (absl::IsUnavailable(check.status())) {
+        // Not read, so not judged: the sender keeps the receipt and sends it again.
+        LogEvent(LogLevel::kError, "store_failed",
+                 {{"peer", channel->peer_id()},
+                  {"notice_id", frame.notice_id()},
+                  {"reason", std::string(check.status().message())}});
+        return channel->Close("unavailable", "this node cannot read its store right now");
+      }
+      return Reject(channel, frame, "bad_receipt", std::string(check.status().message()));
+    }
+    if (*check == ReceiptCheck::kAlreadyKnown) return CommitThenAck(std::move(channel), std::move(frame), {});
     unit.receipts.push_back(RowOf(receipt));
     std::string key = NoticeKey(receipt.origin(), receipt.notice_id(), receipt.revision());
     return CommitThenAck(
@@ -228,6 +303,12 @@ void Inbound::ReceiveReceipt(std::shared_ptr<Channel> channel, v1::NoticeFrame f
   auto held = deps_.store.Get(receipt.origin(), receipt.notice_id(), receipt.revision());
   if (!held.ok() || !held->has_value() || (*held)->received_from.empty()) {
     return Reject(channel, frame, "unknown_notice", "a receipt for a notice this node did not pass on");
+  }
+  auto holding = deps_.store.PeersHolding(receipt.origin(), receipt.notice_id());
+  if (!holding.ok() || std::find(holding->begin(), holding->end(), channel->peer_id()) == holding->end()) {
+    return Reject(
+        channel, frame, "bad_receipt",
+        absl::StrCat("a receipt from ", channel->peer_id(), " for a notice this node did not pass to it"));
   }
   v1::Receipt forwarded = receipt;
   forwarded.set_reporter(deps_.config.node_id());

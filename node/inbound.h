@@ -3,8 +3,11 @@
 //   notice:  parse → header and route match → sender may relay → origin's signature verifies →
 //            marking lets it reach this node → translate into this node's scheme → (a hub) plan
 //            the next hops and PENDING/REFUSED receipts back → commit → ack → outbox, received file
-//   receipt: parse → reporter is the sender → own notice: store, tell the ReceiptListener;
-//            another's: pass back the way the notice came → commit → ack
+//   receipt: parse → reporter is the sender → own notice: the recipient is one it was sent
+//            to, the sender itself or reached through it, and still PENDING (the same final
+//            state again, or a late PENDING, is acked, not stored) → store, tell the
+//            ReceiptListener; another's: this node passed the notice to the sender → pass back
+//            the way the notice came → commit → ack
 //
 // A notice or receipt is acknowledged only once it is durable; one that fails a check is refused
 // (Ack REJECTED with a code and reason, audited, logged) and nothing of it is stored. A store
@@ -66,6 +69,8 @@ class Inbound {
   void ReceiveReceipt(std::shared_ptr<transport::Channel> channel, v1::NoticeFrame frame);
 
  private:
+  enum class ReceiptCheck { kNew, kAlreadyKnown };
+  absl::StatusOr<ReceiptCheck> CheckOwnReceipt(const std::string& peer, const v1::Receipt& receipt);
   void Reject(const std::shared_ptr<transport::Channel>& channel, const v1::NoticeFrame& frame,
               std::string code, std::string reason);
   // `after` runs once the unit is durable and acked, with whether it was a duplicate.

@@ -298,11 +298,11 @@ void MemoryStore::Impl::Apply(const Unit& unit, int64_t now_ms, UnitResult* resu
       ReceiptKey key(receipt.origin, receipt.notice_id, receipt.revision, receipt.recipient);
       auto [it, inserted] = receipts_.try_emplace(std::move(key), receipt);
       if (inserted) continue;
-      // As the SQLite upsert's "WHERE NOT (excluded.status = 1 AND receipts.status IN (2, 3))":
-      // a late PENDING does not undo a final outcome; any other report replaces the row whole.
+      // As the SQLite upsert's "WHERE receipts.status NOT IN (2, 3)": a final outcome never
+      // changes; a PENDING row is replaced whole by any report.
       const bool final_outcome =
           it->second.status == kReceiptDelivered || it->second.status == kReceiptRefused;
-      if (receipt.status == kReceiptPending && final_outcome) continue;
+      if (final_outcome) continue;
       it->second = receipt;
     }
   }

@@ -504,21 +504,20 @@ absl::Status SqliteStore::PrepareWriter() {
       {&w_.rollback, "ROLLBACK"},
       {&w_.insert_notice,
        absl::StrCat("INSERT OR IGNORE INTO notices(", kNoticeColumns, ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)")},
-      {&w_.insert_outbox,
-       absl::StrCat("INSERT OR IGNORE INTO outbox(", kOutboxColumns, ", state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ",
-                    kPending, ")")},
+      {&w_.insert_outbox, absl::StrCat("INSERT OR IGNORE INTO outbox(", kOutboxColumns,
+                                       ", state) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ", kPending, ")")},
       {&w_.settle, absl::StrCat("UPDATE outbox SET state = ?, reason = ?, settled_at_ms = ? "
                                 "WHERE peer = ? AND key = ? AND state = ",
                                 kPending)},
-      // A late PENDING report (reordered, or replayed after a restart) must not undo a final
-      // outcome; any other report supersedes what was known.
+      // Receipts move forward only: a PENDING row takes any report; a final one (DELIVERED or
+      // REFUSED) never changes, whatever arrives later (reordered, replayed, or forged).
       {&w_.upsert_receipt,
        absl::StrCat("INSERT INTO receipts(", kReceiptColumns,
                     ") VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT(origin, notice_id, revision, recipient) DO UPDATE SET "
                     "status = excluded.status, reason_code = excluded.reason_code, reason = excluded.reason, "
                     "reporter = excluded.reporter, updated_ms = excluded.updated_ms "
-                    "WHERE NOT (excluded.status = 1 AND receipts.status IN (2, 3))")},
+                    "WHERE receipts.status NOT IN (2, 3)")},
       {&w_.insert_audit, absl::StrCat("INSERT INTO audit(", kAuditColumns, ") VALUES(?, ?, ?, ?, ?, ?, ?)")},
   };
   for (const Entry& e : entries) {

@@ -98,7 +98,7 @@ struct Unit {
   std::optional<StoredNotice> insert;
   std::vector<OutboxItem> enqueue;    // an item already queued for the peer is left as it is
   std::vector<Settle> settle;
-  std::vector<ReceiptRow> receipts;   // upsert; DELIVERED or REFUSED is never replaced by PENDING
+  std::vector<ReceiptRow> receipts;  // upsert; a DELIVERED or REFUSED row never changes
   std::vector<AuditRow> audit;
 };
 

@@ -6,7 +6,7 @@
 // commit from many threads, a failed commit (full store) leaving no trace and not taking down
 // commits grouped with it, Close() finishing what was queued, the log checkpointed while
 // committing and bounded, and the times the store stamps itself taken from SqliteOptions::clock_ms.
-#include "store/sqlite_store.h"
+#include "store/store.h"
 
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -34,9 +34,11 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "store/store.h"
+#include "store/memory_store.h"
+#include "store/sqlite_store.h"
 
 namespace sevex::store {
 namespace {
@@ -187,8 +189,11 @@ class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    // Parameterised tests are named "Stores/StoreContractTest.Name/memory": one directory still.
     dir_ = fs::temp_directory_path() /
-           absl::StrCat("sevex-store-test-", getpid(), "-", info->test_suite_name(), "-", info->name());
+           absl::StrReplaceAll(
+               absl::StrCat("sevex-store-test-", getpid(), "-", info->test_suite_name(), "-", info->name()),
+               {{"/", "-"}});
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     path_ = dir_ / "node.db";
@@ -208,10 +213,24 @@ class StoreTest : public ::testing::Test {
   fs::path path_;
 };
 
+// The contract of store.h, which every Store keeps: the tests below marked TEST_P run on the
+// SQLite store and on the in-memory one (store/memory_store.h) that the node's unit tests use,
+// so that what those tests show of the node holds over SQLite too.
+class StoreContractTest : public StoreTest, public ::testing::WithParamInterface<std::string> {
+ protected:
+  std::unique_ptr<Store> Open() {
+    if (GetParam() == "memory") return OpenMemoryStore();
+    return StoreTest::Open();
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, StoreContractTest, ::testing::Values("sqlite", "memory"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+
 // ---------------------------------------------------------------------------------------------
 // Notices.
 
-TEST_F(StoreTest, InsertedNoticesReadBackFieldForField) {
+TEST_P(StoreContractTest, InsertedNoticesReadBackFieldForField) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
 
@@ -296,7 +315,7 @@ TEST_F(StoreTest, InsertedNoticesReadBackFieldForField) {
   for (const AuditRow& row : *audit) EXPECT_GT(row.time_ms, 0) << row.event;  // stamped by the store
 }
 
-TEST_F(StoreTest, EmptyCommitIsAnsweredWithNoResults) {
+TEST_P(StoreContractTest, EmptyCommitIsAnsweredWithNoResults) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Outcome out = CommitAndWait(*store, {});
@@ -308,7 +327,7 @@ TEST_F(StoreTest, EmptyCommitIsAnsweredWithNoResults) {
   EXPECT_THAT(out.results, ElementsAre(UnitResult::kApplied));
 }
 
-TEST_F(StoreTest, DuplicateSkipsEnqueueAndReceiptsButAppliesSettleAndAudit) {
+TEST_P(StoreContractTest, DuplicateSkipsEnqueueAndReceiptsButAppliesSettleAndAudit) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
 
@@ -371,7 +390,7 @@ TEST_F(StoreTest, DuplicateSkipsEnqueueAndReceiptsButAppliesSettleAndAudit) {
   EXPECT_EQ((*audit)[2].peer, "p1");
 }
 
-TEST_F(StoreTest, DuplicateWithinOneCommit) {
+TEST_P(StoreContractTest, DuplicateWithinOneCommit) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit a = InsertUnit(Notice("o", "n", 1, 1000, "p"));
@@ -389,7 +408,7 @@ TEST_F(StoreTest, DuplicateWithinOneCommit) {
 // ---------------------------------------------------------------------------------------------
 // Outbox.
 
-TEST_F(StoreTest, PendingOutboxInQueueOrderAndFirstQueuedItemKept) {
+TEST_P(StoreContractTest, PendingOutboxInQueueOrderAndFirstQueuedItemKept) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   // Peers and keys deliberately not in alphabetical order.
@@ -421,7 +440,7 @@ TEST_F(StoreTest, PendingOutboxInQueueOrderAndFirstQueuedItemKept) {
   EXPECT_EQ(Fields((*pending)[3]), Fields(a2));
 }
 
-TEST_F(StoreTest, PendingNoticeItemCarriesTheEnvelopeOfItsStoredNoticeNotACopy) {
+TEST_P(StoreContractTest, PendingNoticeItemCarriesTheEnvelopeOfItsStoredNoticeNotACopy) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit u;
@@ -441,7 +460,8 @@ TEST_F(StoreTest, PendingNoticeItemCarriesTheEnvelopeOfItsStoredNoticeNotACopy) 
   EXPECT_EQ((*pending)[1].envelope, "");  // no such notice stored: the node reports it corrupt
   EXPECT_EQ((*pending)[2].envelope, "");  // a receipt's payload is in its frame
 
-  // The envelope is stored once: no outbox column holds it.
+  // The envelope is stored once: no outbox column holds it (SQLite's file says so).
+  if (GetParam() == "memory") return;
   store->Close();
   store.reset();
   sqlite3* db = nullptr;
@@ -546,7 +566,7 @@ TEST_F(StoreTest, CountingTheOutboxReadsOnlyThePendingItems) {
 }
 
 // A node that holds only the head of a long queue in memory reads the rest a page at a time.
-TEST_F(StoreTest, PendingPageReadsOnePeerInQueueOrderAfterAPosition) {
+TEST_P(StoreContractTest, PendingPageReadsOnePeerInQueueOrderAfterAPosition) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   // Two peers' items interleaved, and a notice whose envelope the page joins in.
@@ -606,7 +626,7 @@ TEST_F(StoreTest, PendingPageReadsOnePeerInQueueOrderAfterAPosition) {
   EXPECT_THAT(*page, IsEmpty());
 }
 
-TEST_F(StoreTest, PendingAfterCountsTheRestOfOnePeersQueue) {
+TEST_P(StoreContractTest, PendingAfterCountsTheRestOfOnePeersQueue) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit u;
@@ -638,7 +658,7 @@ TEST_F(StoreTest, PendingAfterCountsTheRestOfOnePeersQueue) {
 }
 
 // The commit reports 0 for an item it did not queue, so that the node does not hold it twice.
-TEST_F(StoreTest, CommitReportsNoPlaceForAnItemNotQueued) {
+TEST_P(StoreContractTest, CommitReportsNoPlaceForAnItemNotQueued) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit first = InsertUnit(Notice("o", "n", 1, 1000, "p"));
@@ -703,7 +723,7 @@ TEST_F(StoreTest, AnOlderStoreIsIndexedByPeerWhenOpened) {
   sqlite3_close(db);
 }
 
-TEST_F(StoreTest, PeersHoldingListsPendingAndDeliveredNotRefused) {
+TEST_P(StoreContractTest, PeersHoldingListsPendingAndDeliveredNotRefused) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit u;
@@ -740,7 +760,7 @@ TEST_F(StoreTest, PeersHoldingListsPendingAndDeliveredNotRefused) {
 
 // A final state (DELIVERED, REFUSED) never changes, whatever comes later: a late PENDING, or a
 // peer's report of another final state (issue 22: a forged receipt turned DELIVERED into REFUSED).
-TEST_F(StoreTest, ReceiptsMoveForwardOnly) {
+TEST_P(StoreContractTest, ReceiptsMoveForwardOnly) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit first;
@@ -784,7 +804,7 @@ TEST_F(StoreTest, ReceiptsMoveForwardOnly) {
 // ---------------------------------------------------------------------------------------------
 // Audit.
 
-TEST_F(StoreTest, AuditSinceAndLimit) {
+TEST_P(StoreContractTest, AuditSinceAndLimit) {
   auto store = Open();
   ASSERT_NE(store, nullptr);
   Unit u;

@@ -227,5 +227,35 @@ TEST_F(NodeSubmitTest, OneBadNoticeRefusesTheWholeBatchAndStoresNothingOfIt) {
   })) << "uk.ncsc did not receive the corrected batch";
 }
 
+// Issue 22: a title is text from a peer. One that clears the screen and draws a fake inbox line
+// is shown escaped, on its own line, both to its receiver (`sevex inbox` at uk.ncsc) and at its
+// origin (`inbox --own`); no byte of it reaches the terminal as a control.
+TEST_F(NodeSubmitTest, ATitleThatWouldDriveTheTerminalIsShownEscaped) {
+  const std::string json =
+      R"({"id": "esc-1", "title": "\u001b[2J\u001b[Hcalm\n2026-01-01T00:00:00Z  uk.ncsc/fake rev 1  TLP:CLEAR\u202e",)"
+      R"( "marking": {"tlp": "CLEAR"}, "attributes": {"victim_tier": "large"}})";
+  ASSERT_EQ(Submit("esc.json", json).exit_code, 0);
+  ASSERT_TRUE(sevex::testing::WaitFor([&] {
+    auto r = net_->Inbox(kUk);
+    if (!r.ok()) return false;
+    for (const auto& e : r->inbox()) {
+      if (e.notice().id() == "esc-1") return true;
+    }
+    return false;
+  })) << "uk.ncsc never received esc-1";
+  const std::string shown =
+      R"(  \x1b[2J\x1b[Hcalm\n2026-01-01T00:00:00Z  uk.ncsc/fake rev 1  TLP:CLEAR\u202e)";
+  for (const auto& [node, own] : {std::pair{kUk, ""}, std::pair{kCl, " --own"}}) {
+    auto [code, out] = sevex::testing::Shell(
+        absl::StrCat("'", SEVEX_BINARY, "' inbox --config '", net_->ConfigPath(node), "'", own));
+    SCOPED_TRACE(absl::StrCat(node, own, ":\n", out));
+    EXPECT_EQ(code, 0);
+    EXPECT_EQ(out.find('\x1b'), std::string::npos);
+    EXPECT_EQ(out.find("\xe2\x80\xae"), std::string::npos);
+    EXPECT_THAT(out, HasSubstr(absl::StrCat(shown, "\n")));
+    EXPECT_THAT(out, Not(HasSubstr("\n2026-01-01T00:00:00Z  uk.ncsc/fake")));
+  }
+}
+
 }  // namespace
 }  // namespace sevex::node

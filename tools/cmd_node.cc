@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "base/printable.h"
 #include "node/api.h"
 #include "node/clock.h"
 #include "node/config.h"
@@ -121,14 +122,19 @@ std::string Age(int64_t since_ms) {
 
 std::string Time(int64_t ms) { return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(ms), absl::UTCTimeZone()); }
 
+// One line of text output, ended. Every line the node commands print goes through it: titles,
+// ids, reasons and errors come from peers and files, and what a terminal would act on (an ESC
+// sequence, a newline that draws a fake line) is shown escaped (base/printable.h).
+std::string Line(absl::string_view text) { return absl::StrCat(base::Printable(text), "\n"); }
+
 // "uk.ncsc        refused   bad_signature: …" — one recipient's receipt, one line.
 std::string ReceiptLine(const v1::Receipt& r) {
   const char* status = r.status() == v1::Receipt::PENDING     ? "pending"
                        : r.status() == v1::Receipt::DELIVERED ? "delivered"
                        : r.status() == v1::Receipt::REFUSED   ? "refused"
                                                               : "?";
-  return absl::StrFormat("%-14s %-9s %s%s\n", r.recipient(), status, r.reason_code(),
-                         r.reason().empty() ? "" : absl::StrCat(": ", r.reason()));
+  return Line(absl::StrFormat("%-14s %-9s %s%s", r.recipient(), status, r.reason_code(),
+                              r.reason().empty() ? "" : absl::StrCat(": ", r.reason())));
 }
 
 std::string Severity(const v1::InboxEntry& e, const std::string& which) {
@@ -229,11 +235,14 @@ int RunSubmit(const std::vector<std::string>& argv) {
       std::cout << ToJson(s, false) << "\n";
       continue;
     }
-    std::cout << s.id() << " rev " << s.revision() << ": " << s.assessment().scheme() << " " << s.assessment().level();
-    if (!s.assessment().shared().band().empty()) std::cout << " (shared " << s.assessment().shared().band() << ")";
-    std::cout << " -> " << (s.recipients().empty() ? "nobody" : absl::StrJoin(s.recipients(), ", ")) << "\n";
+    std::string line = absl::StrCat(s.id(), " rev ", s.revision(), ": ", s.assessment().scheme(), " ",
+                                    s.assessment().level());
+    if (!s.assessment().shared().band().empty())
+      absl::StrAppend(&line, " (shared ", s.assessment().shared().band(), ")");
+    absl::StrAppend(&line, " -> ", s.recipients().empty() ? "nobody" : absl::StrJoin(s.recipients(), ", "));
+    std::cout << Line(line);
     if (s.receipts().empty()) {
-      for (const auto& r : s.refused()) std::cout << "  not sent to " << r << "\n";
+      for (const auto& r : s.refused()) std::cout << Line(absl::StrCat("  not sent to ", r));
     }
     for (const auto& r : s.receipts()) std::cout << "  " << ReceiptLine(r);
   }
@@ -296,14 +305,16 @@ int RunInbox(const std::vector<std::string>& argv) {
   }
   for (const auto* e : entries) {
     const v1::Notice& n = e->notice();
-    std::cout << absl::StrFormat("%s  %s/%s rev %d  %s  %s\n", Time(e->received_at_ms()), n.origin(), n.id(), n.revision(),
-                                 node::TlpName(n.marking().tlp()), own ? "" : absl::StrCat("from ", e->received_from()));
-    std::cout << "  " << (n.title().empty() ? "(untitled)" : n.title()) << "\n";
+    std::cout << Line(absl::StrFormat("%s  %s/%s rev %d  %s  %s", Time(e->received_at_ms()), n.origin(),
+                                      n.id(), n.revision(), node::TlpName(n.marking().tlp()),
+                                      own ? "" : absl::StrCat("from ", e->received_from())));
+    std::cout << Line(absl::StrCat("  ", n.title().empty() ? "(untitled)" : n.title()));
     if (own) {
-      std::cout << "  " << n.origin_assessment().scheme() << " " << n.origin_assessment().level() << "\n";
+      std::cout << Line(
+          absl::StrCat("  ", n.origin_assessment().scheme(), " ", n.origin_assessment().level()));
       for (const auto& r : e->receipts()) std::cout << "    " << ReceiptLine(r);
     } else {
-      std::cout << "  " << Severity(*e, scheme) << "\n";
+      std::cout << Line(absl::StrCat("  ", Severity(*e, scheme)));
     }
   }
   if (entries.empty()) std::cout << (own ? "no own notices\n" : "the inbox is empty\n");
@@ -315,8 +326,9 @@ void PrintQueues(const google::protobuf::RepeatedPtrField<v1::PeerQueue>& queues
   std::cout << absl::StrFormat("%-16s %-9s %8s %7s %9s %7s  %s\n", "PEER", "SESSION", "PENDING", "OLDEST", "DELIVERED",
                                "REFUSED", "LAST ERROR");
   for (const auto& q : queues) {
-    std::cout << absl::StrFormat("%-16s %-9s %8d %7s %9d %7d  %s\n", q.peer(), q.connected() ? "open" : "down", q.pending(),
-                                 Age(q.oldest_pending_ms()), q.delivered(), q.refused(), q.last_error());
+    std::cout << Line(
+        absl::StrFormat("%-16s %-9s %8d %7s %9d %7d  %s", q.peer(), q.connected() ? "open" : "down",
+                        q.pending(), Age(q.oldest_pending_ms()), q.delivered(), q.refused(), q.last_error()));
   }
 }
 }  // namespace
@@ -360,9 +372,11 @@ int RunStatus(const std::vector<std::string>& argv) {
     std::cout << ToJson(s, true) << "\n";
     return kExitOk;
   }
-  std::cout << "node      " << s.node_id() << "\nscheme    " << s.scheme() << " (policies: " << s.policy_origin()
-            << ")\nup since  " << Time(s.started_ms()) << "\nnotices   " << s.notices_stored() << " stored, "
-            << s.own_notices() << " own\n\n";
+  std::cout << Line(absl::StrCat("node      ", s.node_id()))
+            << Line(absl::StrCat("scheme    ", s.scheme(), " (policies: ", s.policy_origin(), ")"))
+            << Line(absl::StrCat("up since  ", Time(s.started_ms())))
+            << Line(absl::StrCat("notices   ", s.notices_stored(), " stored, ", s.own_notices(), " own"))
+            << "\n";
   PrintQueues(s.peers());
   return kExitOk;
 }

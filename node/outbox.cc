@@ -251,14 +251,23 @@ void Outbox::Pump(const std::string& peer) {
       ps.pending.pop_front();
       continue;
     }
-    if (absl::IsInvalidArgument(s)) {  // larger than the peer accepts: it can never go
-      store::Unit unit;
-      unit.settle.push_back({peer, item.key, false, std::string(s.message())});
-      unit.audit.push_back(AuditOf(clock_.NowMs(), "refused", item.origin, item.notice_id, item.revision,
-                                   peer, std::string(s.message())));
+    if (absl::IsInvalidArgument(s)) {
+      // Larger than the peer accepts (its Hello said so): it can never go. Refused as if the
+      // peer had refused it, so that it shows everywhere a refusal does: LAST ERROR in `sevex
+      // outbox`, REFUSED receipts at the origin, the audit, the refused counter and the log.
+      LogEvent(LogLevel::kWarning, "notice_too_large",
+               {{"peer", peer},
+                {"origin", item.origin},
+                {"notice_id", item.notice_id},
+                {"revision", std::to_string(item.revision)},
+                {"reason", std::string(s.message())}});
+      v1::Ack too_large;
+      too_large.set_status(v1::Ack::REJECTED);
+      too_large.set_reason_code("too_large");
+      too_large.set_reason(std::string(s.message()));
       store::OutboxItem refused = std::move(item);
       ps.pending.pop_front();
-      store_.Commit({std::move(unit)}, ParkOnFailure(std::move(refused)));
+      Finish(peer, ps, std::move(refused), too_large);
       continue;
     }
     break;  // window full or session closing: an ack or the next session resumes
@@ -307,6 +316,11 @@ void Outbox::Settle(const std::string& peer, const v1::Ack& ack) {
   if (it == ps.in_flight.end()) return;
   store::OutboxItem item = std::move(it->second.item);
   ps.in_flight.erase(it);
+  Finish(peer, ps, std::move(item), ack);
+  Pump(peer);
+}
+
+void Outbox::Finish(const std::string& peer, PeerState& ps, store::OutboxItem item, const v1::Ack& ack) {
   const int64_t now = clock_.NowMs();
   const bool delivered = ack.status() != v1::Ack::REJECTED;
   std::string reason;
@@ -319,7 +333,7 @@ void Outbox::Settle(const std::string& peer, const v1::Ack& ack) {
   unit.settle.push_back({peer, item.key, delivered, reason});
   if (item.kind != store::ItemKind::kNotice) {
     store_.Commit({std::move(unit)}, ParkOnFailure(std::move(item)));
-    return Pump(peer);
+    return;
   }
   if (delivered) {
     metrics_.Count(Counter::kDelivered, {peer});
@@ -362,7 +376,7 @@ void Outbox::Settle(const std::string& peer, const v1::Ack& ack) {
         return asio::post(strand_, [this, item = std::move(item)]() mutable { Park(std::move(item)); });
       if (!changed.empty()) receipts_.ReceiptsChanged(item.key, std::move(changed));
     });
-    return Pump(peer);
+    return;
   }
   // Relayed: the receipt goes back one hop, to the node this one had it from.
   r.set_recipient(peer);
@@ -383,7 +397,6 @@ void Outbox::Settle(const std::string& peer, const v1::Ack& ack) {
   } else {
     store_.Commit({std::move(unit)}, ParkOnFailure(std::move(item)));
   }
-  Pump(peer);
 }
 
 void Outbox::Queues(std::function<void(std::vector<v1::PeerQueue>)> done) {

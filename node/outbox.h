@@ -124,6 +124,9 @@ class Outbox final : public ItemSink {
   void Refilled(const std::string& peer, size_t want, absl::StatusOr<std::vector<store::OutboxItem>> page);
   void Pump(const std::string& peer);
   void Settle(const std::string& peer, const v1::Ack& ack);
+  // What an answer (or a refusal of this node's own, as `too_large`) does to an item no longer
+  // in flight or pending: settle it, audit, count, receipts; does not pump.
+  void Finish(const std::string& peer, PeerState& ps, store::OutboxItem item, const v1::Ack& ack);
   void Park(store::OutboxItem item);
   store::CommitCallback ParkOnFailure(store::OutboxItem item);
   std::shared_ptr<transport::Channel> SessionFor(PeerState& ps);

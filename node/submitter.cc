@@ -8,6 +8,7 @@
 #include "engine/assess.h"
 #include "engine/notice.h"
 #include "node/api_codec.h"
+#include "node/config.h"
 #include "node/items.h"
 
 namespace sevex::node {
@@ -69,6 +70,16 @@ void Submitter::Submit(const v1::SubmitRequest& request, ApiReply reply) {
       *n.mutable_origin_assessment() = engine::AssessNotice(deps_.catalog, deps_.own_policy, *attrs, &n);
     n.mutable_created_at()->set_seconds(now / 1000);
     n.mutable_created_at()->set_nanos(static_cast<int32_t>(now % 1000) * 1000000);
+    // Made here, a notice too large for a frame could be stored and signed but never sent: its
+    // receipts would stay PENDING. Refused instead, with the limit.
+    const uint32_t max_frame =
+        deps_.config.max_frame_bytes() == 0 ? kDefaultMaxFrameBytes : deps_.config.max_frame_bytes();
+    if (n.ByteSizeLong() + kFrameOverheadBytes > max_frame) {
+      return refuse(absl::StrCat(
+          "notice ", n.id(), " is ", n.ByteSizeLong(), " bytes encoded; peers accept frames of ", max_frame,
+          " bytes (max_frame_bytes), and a notice may use at most ", max_frame - kFrameOverheadBytes,
+          " of them (the rest is its signature and frame): shorten its text"));
+    }
     state.notices.push_back({std::move(n), {}, at});
   }
   state.reply = std::move(reply);

@@ -21,7 +21,8 @@
 // ALREADY_EXISTS for a revision already submitted) naming the submission, the notice's place in
 // it and the field, and nothing of that submission is stored; a submission is answered only
 // after its commit is durable; revisions of one id are taken in increasing order only, up to
-// engine::kMaxRevision.
+// engine::kMaxRevision; a notice that would not fit a frame (config max_frame_bytes, less
+// kFrameOverheadBytes) is refused, so nothing is signed that can never be sent.
 #ifndef SEVEX_NODE_SUBMITTER_H_
 #define SEVEX_NODE_SUBMITTER_H_
 
@@ -59,6 +60,11 @@ class Submitter final : public ReceiptListener {
     const Clock& clock;
     std::function<std::string()> new_id;  // a fresh notice id (a random UUID in production)
   };
+  // What a frame adds to a notice: the batch signature and its Merkle path (32 bytes a level),
+  // the key id, the frame's header, route and recipients. Generous: a notice within the limit
+  // less this always fits.
+  static constexpr size_t kFrameOverheadBytes = 8192;
+
   Submitter(boost::asio::io_context& io, Deps deps);
   Submitter(const Submitter&) = delete;
   Submitter& operator=(const Submitter&) = delete;

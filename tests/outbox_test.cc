@@ -273,6 +273,14 @@ TEST_F(OutboxTest, AFrameThePeerNeverAcceptsIsRefusedNotRetriedForever) {
   ASSERT_TRUE(Eventually([&] { return Queues()[0].refused() == 1; }));
   EXPECT_TRUE(uk->sent().empty());
   EXPECT_EQ(Queues()[0].pending(), 0u);
+  // Shown as every refusal is (issue 22): the origin's receipt, LAST ERROR, the counter, the
+  // listener; never PENDING for ever.
+  ASSERT_TRUE(Eventually([&] { return Receipt("n0", kUk) == v1::Receipt::REFUSED; }));
+  EXPECT_EQ(Queues()[0].last_error(), "too_large: larger than the peer accepts");
+  EXPECT_EQ(metrics_.Value(Counter::kRefusedByPeer, {kUk, "too_large"}), 1u);
+  ASSERT_TRUE(Eventually([&] { return !listener_.heard().empty(); }));
+  EXPECT_EQ(listener_.heard()[0].second.status(), v1::Receipt::REFUSED);
+  EXPECT_EQ(listener_.heard()[0].second.reason_code(), "too_large");
 }
 
 TEST_F(OutboxTest, ItemsForPeersNotConfiguredStayInTheStore) {

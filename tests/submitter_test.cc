@@ -190,6 +190,22 @@ TEST_F(SubmitterTest, RefusalsOfRevisionsNameTheSubmissionAndTheNotice) {
   EXPECT_EQ(Stored(), 0u);
 }
 
+// Issue 22: a notice larger than a frame was signed and stored, could never be sent, and its
+// receipts stayed PENDING for ever. Refused at submission, naming the limit.
+TEST_F(SubmitterTest, ANoticeTooLargeForAFrameIsRefusedNamingTheLimit) {
+  config_.set_max_frame_bytes(64 * 1024);
+  const std::string big(64 * 1024, 'x');
+  v1::ApiResponse r = Submit(Notice(absl::StrCat(R"("id": "big", "summary": ")", big, R"(")")));
+  EXPECT_THAT(r.error(), HasSubstr("notice.json: notice big is "));
+  EXPECT_THAT(r.error(), HasSubstr("peers accept frames of 65536 bytes (max_frame_bytes)"));
+  EXPECT_EQ(r.error_code(), static_cast<uint32_t>(absl::StatusCode::kInvalidArgument));
+  EXPECT_EQ(Stored(), 0u);
+  // Just within the limit: accepted.
+  const std::string fits(64 * 1024 - Submitter::kFrameOverheadBytes - 4096, 'x');  // room for the assessment
+  r = Submit(Notice(absl::StrCat(R"("id": "fits", "summary": ")", fits, R"(")")));
+  EXPECT_TRUE(r.error().empty()) << r.error();
+}
+
 TEST_F(SubmitterTest, OneBadNoticeRefusesItsWholeBatch) {
   const std::string batch =
       absl::StrCat("[", Notice(R"("id": "b1")"), ",", Notice(R"("id": "b2")"), R"(,{"id": "b3"}])");

@@ -45,13 +45,16 @@ struct SqliteOptions {
 };
 
 // Opens or creates the store at `path`. A file that is not a sevex store, or one of a newer
-// schema, is refused with an error naming it; nothing is written to it.
+// schema, is refused with an error naming it; nothing is written to it. An existing store is
+// read whole first (SQLite's quick_check, about a second per GiB): a damaged one is refused
+// with DATA_LOSS, saying what to do, and left as it is.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path, const SqliteOptions& options = {});
 
 // For `sevex node --check`: whether the node could open the store at `path`, without creating
 // or writing anything: a missing file that its directory lets this user create, or a file this
 // user can read and write whose SQLite header does not belong to another application or to a
-// newer schema. Opening the store checks more (OpenSqliteStore).
+// newer schema, and that passes SQLite's quick_check (read-only; DATA_LOSS when damaged).
+// Opening the store checks more (OpenSqliteStore).
 absl::Status CheckSqliteStore(const std::string& path);
 
 }  // namespace sevex::store

@@ -4,14 +4,16 @@
 // that started it, also when that process is killed.
 #include <poll.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -132,6 +134,51 @@ TEST(NodeLifecycleTest, CheckCreatesNoStoreAndRefusesOneTheNodeCouldNotOpen) {
   EXPECT_EQ(junk, 2) << junk_err;
   EXPECT_THAT(junk_err, ::testing::HasSubstr("is not a sevex store (not an SQLite database)"));
 
+  net->reset();
+  fs::remove_all(dir);
+}
+
+// Issue 22: a store with a page zeroed (a disk's bad sector, a bad restore) started silently.
+// Now `--check` and the node's start both read it whole, refuse it, say what to do, and change
+// nothing in it.
+TEST(NodeLifecycleTest, ADamagedStoreIsRefusedByCheckAndAtStart) {
+  const fs::path dir = fs::temp_directory_path() / absl::StrCat("sevex-lifecycle-damaged-", ::getpid());
+  auto net = OneNode(dir);
+  ASSERT_TRUE(net.ok()) << net.status();
+  const std::string config = (*net)->ConfigPath(kCl);
+  const fs::path store = (*net)->StorePath(kCl);
+  ASSERT_TRUE((*net)->StartAll().ok());
+  ASSERT_TRUE((*net)->StopAll().ok());
+  ASSERT_EQ(RunSevex(dir, absl::StrCat("node --config '", config, "' --check")).exit_code, 0);
+
+  // The last page (an index's root): zeroed.
+  std::string bytes;
+  {
+    std::ifstream in(store, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GE(bytes.size(), 3 * 4096u);
+  std::fill(bytes.end() - 4096, bytes.end(), '\0');
+  std::ofstream(store, std::ios::binary | std::ios::trunc) << bytes;
+
+  for (const std::string& how : {std::string(" --check"), std::string()}) {
+    SCOPED_TRACE(how.empty() ? "start" : "--check");
+    // Bounded: a node that took the store would run until stopped.
+    auto [code, err] =
+        sevex::testing::Shell(absl::StrCat("cd '", dir.string(), "' && timeout 30 '", SEVEX_BINARY,
+                                           "' node --config '", config, "'", how, " 2>&1 >/dev/null"));
+    EXPECT_NE(code, 0) << err;
+    EXPECT_NE(code, 124) << "the node started on a damaged store";
+    EXPECT_THAT(err,
+                ::testing::HasSubstr(absl::StrCat(store.string(), " is damaged (SQLite's quick_check: ")));
+    EXPECT_THAT(err, ::testing::HasSubstr("restore the store from a backup (docs/operations.md §7.2)"));
+  }
+  std::string after;
+  {
+    std::ifstream in(store, std::ios::binary);
+    after.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  EXPECT_EQ(after, bytes) << "the damaged store was written to";
   net->reset();
   fs::remove_all(dir);
 }

@@ -954,6 +954,37 @@ TEST_F(StoreTest, NewStoreFilesAreReadableByTheirOwnerOnly) {
   }
 }
 
+// Issue 22: a store with a zeroed page started silently, counted notices it did not hold and
+// went on writing. Now the node's open and `sevex node --check` refuse it and say what to do,
+// and leave the file as it was, for analysis.
+TEST_F(StoreTest, ADamagedStoreIsRefusedWithWhatToDoAndLeftAsItWas) {
+  {
+    auto store = Open();
+    ASSERT_NE(store, nullptr);
+    std::vector<Unit> units;
+    for (int i = 0; i < 2000; ++i)
+      units.push_back(InsertUnit(Notice("o", absl::StrCat("n-", i), 1, 1000 + i)));
+    ASSERT_TRUE(CommitAndWait(*store, std::move(units)).status.ok());
+    store->Close();
+  }
+  ASSERT_TRUE(CheckSqliteStore(path_.string()).ok());
+  std::string bytes = ReadBytes(path_);
+  const size_t pages = bytes.size() / 4096;
+  ASSERT_GT(pages, 20u) << "the store is too small to damage in its middle";
+  std::fill(bytes.begin() + (pages / 2) * 4096, bytes.begin() + (pages / 2 + 1) * 4096, '\0');
+  {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    out << bytes;
+  }
+  for (const absl::Status& s : {OpenSqliteStore(path_.string()).status(), CheckSqliteStore(path_.string())}) {
+    ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), absl::StatusCode::kDataLoss) << s;
+    EXPECT_THAT(std::string(s.message()), HasSubstr(absl::StrCat(path_.string(), " is damaged")));
+    EXPECT_THAT(std::string(s.message()), HasSubstr("restore the store from a backup (docs/operations.md"));
+  }
+  EXPECT_EQ(ReadBytes(path_), bytes);
+}
+
 TEST_F(StoreTest, RefusesTextFileAndLeavesItUntouched) {
   std::string text;
   for (int i = 0; i < 200; ++i) text += absl::StrCat("line ", i, ": this is a text file, not a database\n");

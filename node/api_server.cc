@@ -10,13 +10,14 @@
 #include "absl/time/time.h"
 #include "node/api.h"
 #include "node/api_codec.h"
+#include "transport/event_log.h"
 
 namespace sevex::node {
 
 namespace asio = boost::asio;
 
 ApiServer::ApiServer(asio::io_context& io, std::string socket_path, Handler handler)
-    : io_(io), path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io) {}
+    : io_(io), path_(std::move(socket_path)), handler_(std::move(handler)), acceptor_(io), pause_(io) {}
 
 absl::Status ApiServer::Start() {
   std::error_code ec;
@@ -53,6 +54,7 @@ void ApiServer::Close() {
   asio::post(io_, [this] {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
+    pause_.cancel();
   });
 }
 
@@ -65,7 +67,25 @@ void ApiServer::RemoveSocket() {
 
 void ApiServer::Accept() {
   acceptor_.async_accept([this](const boost::system::error_code& ec, Socket socket) {
-    if (ec) return;  // closed: the node is stopping
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;  // the node is stopping
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE): the listener pauses and tries again, logged once,
+      // rather than spin or stop accepting for good.
+      if (!accept_failing_) {
+        accept_failing_ = true;
+        transport::LogEvent(transport::LogLevel::kWarning, "api_accept_failed",
+                            {{"socket", path_}, {"reason", ec.message()}});
+      }
+      pause_.expires_after(std::chrono::milliseconds(200));
+      pause_.async_wait([this](const boost::system::error_code& e) {
+        if (!e && acceptor_.is_open()) Accept();
+      });
+      return;
+    }
+    if (accept_failing_) {
+      accept_failing_ = false;
+      transport::LogEvent(transport::LogLevel::kInfo, "api_accept_resumed", {{"socket", path_}});
+    }
     Serve(std::make_shared<Socket>(std::move(socket)));
     Accept();
   });

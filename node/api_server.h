@@ -51,6 +51,8 @@ class ApiServer {
   std::string path_;
   Handler handler_;
   boost::asio::local::stream_protocol::acceptor acceptor_;
+  boost::asio::steady_timer pause_;  // after a failed accept (EMFILE), before the next
+  bool accept_failing_ = false;
   bool bound_ = false;
 };
 

@@ -2,14 +2,18 @@
 
 #include <atomic>
 #include <chrono>
+#include <list>
+#include <mutex>
 #include <optional>
 
 #include "absl/strings/str_cat.h"
 #include "boost/asio/ip/tcp.hpp"
 #include "boost/asio/post.hpp"
+#include "boost/asio/steady_timer.hpp"
 #include "boost/asio/strand.hpp"
 #include "boost/beast/core.hpp"
 #include "boost/beast/http.hpp"
+#include "transport/event_log.h"
 
 namespace sevex::node {
 namespace {
@@ -21,8 +25,15 @@ using tcp = asio::ip::tcp;
 
 constexpr size_t kHeaderLimit = 8 * 1024;
 constexpr size_t kBodyLimit = 4 * 1024;
-constexpr auto kRequestTimeout = std::chrono::seconds(10);
+constexpr auto kRequestTimeout = std::chrono::seconds(5);
 constexpr int kMaxConnections = 32;
+constexpr auto kAcceptPause = std::chrono::milliseconds(200);
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
@@ -35,12 +46,27 @@ class Connection : public std::enable_shared_from_this<Connection> {
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(kBodyLimit);
     stream_.expires_after(kRequestTimeout);
+    waiting_since_ms_ = NowMs();
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
   }
 
+  // Since when it has waited for a request (0: it is answering one, or it is being closed).
+  int64_t waiting_since_ms() const { return waiting_since_ms_.load(); }
+  // Makes room for a newer connection: closed, on its own strand, if it still waits. Once.
+  bool Evict() {
+    int64_t since = waiting_since_ms_.load();
+    if (since == 0 || !waiting_since_ms_.compare_exchange_strong(since, 0)) return false;
+    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+      beast::error_code ignored;
+      self->stream_.socket().close(ignored);
+    });
+    return true;
+  }
+
  private:
   void OnRead(beast::error_code ec) {
+    waiting_since_ms_ = 0;
     if (ec == http::error::end_of_stream) return Close();
     if (ec) {
       // A malformed or oversized request gets a 400 when the socket still works; a timeout or
@@ -89,6 +115,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   std::shared_ptr<const HttpHandler> handler_;
   std::shared_ptr<std::atomic<int>> count_;
   bool keep_alive_ = false;
+  std::atomic<int64_t> waiting_since_ms_{0};
 };
 
 class EndpointImpl final : public HttpEndpoint, public std::enable_shared_from_this<EndpointImpl> {
@@ -96,6 +123,7 @@ class EndpointImpl final : public HttpEndpoint, public std::enable_shared_from_t
   EndpointImpl(asio::io_context& io, HttpHandler handler)
       : io_(io),
         acceptor_(asio::make_strand(io)),
+        pause_(acceptor_.get_executor()),
         handler_(std::make_shared<const HttpHandler>(std::move(handler))),
         connections_(std::make_shared<std::atomic<int>>(0)) {}
 
@@ -113,20 +141,57 @@ class EndpointImpl final : public HttpEndpoint, public std::enable_shared_from_t
     return absl::OkStatus();
   }
 
+  // At the limit, a new connection takes the place of the one that has waited longest for a
+  // request: idle connections cannot keep a scraper or /healthz out. Only when every slot is
+  // answering a request is the new one closed. An accept that fails (no descriptor left:
+  // EMFILE, ENFILE) pauses the loop, logged once per episode, instead of spinning.
   void Accept() {
     acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](boost::system::error_code ec,
                                                                                  tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-      if (!ec) {
-        if (self->connections_->fetch_add(1) >= kMaxConnections) {
-          self->connections_->fetch_sub(1);
-          boost::system::error_code ignored;
-          socket.close(ignored);
-        } else {
-          std::make_shared<Connection>(std::move(socket), self->handler_, self->connections_)->Read();
-        }
+      if (ec) return self->PauseAccepting(ec);
+      if (self->failing_) {
+        self->failing_ = false;
+        transport::LogEvent(transport::LogLevel::kInfo, "metrics_accept_resumed", {});
+      }
+      if (self->connections_->fetch_add(1) >= kMaxConnections && !self->EvictOldestIdle()) {
+        self->connections_->fetch_sub(1);
+        boost::system::error_code ignored;
+        socket.close(ignored);
+      } else {
+        auto c = std::make_shared<Connection>(std::move(socket), self->handler_, self->connections_);
+        c->Read();
+        self->open_.push_back(c);
       }
       self->Accept();
+    });
+  }
+
+  // On the acceptor's strand.
+  bool EvictOldestIdle() {
+    std::shared_ptr<Connection> oldest;
+    for (auto it = open_.begin(); it != open_.end();) {
+      std::shared_ptr<Connection> c = it->lock();
+      if (c == nullptr) {
+        it = open_.erase(it);
+        continue;
+      }
+      const int64_t since = c->waiting_since_ms();
+      if (since != 0 && (oldest == nullptr || since < oldest->waiting_since_ms())) oldest = c;
+      ++it;
+    }
+    return oldest != nullptr && oldest->Evict();
+  }
+
+  void PauseAccepting(const boost::system::error_code& ec) {
+    if (!failing_) {
+      failing_ = true;
+      transport::LogEvent(transport::LogLevel::kWarning, "metrics_accept_failed",
+                          {{"reason", ec.message()}, {"pause_ms", std::to_string(kAcceptPause.count())}});
+    }
+    pause_.expires_after(kAcceptPause);
+    pause_.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+      if (!e) self->Accept();
     });
   }
 
@@ -136,12 +201,16 @@ class EndpointImpl final : public HttpEndpoint, public std::enable_shared_from_t
     asio::post(acceptor_.get_executor(), [self = shared_from_this()] {
       boost::system::error_code ignored;
       self->acceptor_.close(ignored);
+      self->pause_.cancel();
     });
   }
 
  private:
   asio::io_context& io_;
   tcp::acceptor acceptor_;
+  asio::steady_timer pause_;
+  bool failing_ = false;                       // on the acceptor's strand
+  std::list<std::weak_ptr<Connection>> open_;  // on the acceptor's strand
   std::shared_ptr<const HttpHandler> handler_;
   std::shared_ptr<std::atomic<int>> connections_;
   uint16_t port_ = 0;

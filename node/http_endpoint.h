@@ -1,7 +1,10 @@
 // http_endpoint.h — a small HTTP/1.1 server (Boost.Beast) for the node's /metrics and /healthz
 // on a local address. Plain HTTP, for a scraper on the same host or management network: it
 // never carries notices. Every request is bounded: 8 KiB of headers, 4 KiB of body (ignored),
-// 10 s to arrive; at most 32 connections at once, further ones are closed on accept.
+// 5 s to arrive; at most 32 connections at once. At the limit a new connection takes the place
+// of the one that has waited longest for a request, so idle connections cannot keep /healthz
+// out; only when all 32 are answering requests is a new one closed on accept. When accepting
+// fails (EMFILE), the listener pauses 200 ms and logs once, rather than spin.
 //
 //   auto endpoint = HttpEndpoint::Start(io, "127.0.0.1", 9464,
 //       [](const HttpRequest& r, HttpRespond respond) { respond({200, "text/plain", "ok\n"}); });

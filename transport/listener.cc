@@ -1,6 +1,9 @@
 #include "transport/listener.h"
 
+#include <chrono>
+
 #include "transport/asio_error.h"
+#include "transport/event_log.h"
 
 namespace sevex::transport {
 
@@ -14,7 +17,13 @@ std::shared_ptr<Listener> Listener::Create(asio::io_context& io, tcp::endpoint e
 
 Listener::Listener(asio::io_context& io, tcp::endpoint endpoint, NodeTls& tls, const SessionOptions& options,
                    SessionHandler* handler)
-    : io_(io), requested_(endpoint), acceptor_(io), tls_(tls), options_(options), handler_(handler) {}
+    : io_(io),
+      requested_(endpoint),
+      acceptor_(io),
+      tls_(tls),
+      options_(options),
+      handler_(handler),
+      pause_(io) {}
 
 absl::Status Listener::Start() {
   boost::system::error_code ec;
@@ -38,12 +47,27 @@ void Listener::Accept() {
   acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](const boost::system::error_code& ec,
                                                                              tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-    if (!ec) {
-      PeerSession::Create(std::move(socket), self->tls_, self->options_, self->handler_, PeerSession::Role::kServer,
-                          std::nullopt)
-          ->Start();
+    if (ec) {
+      // Out of descriptors (EMFILE, ENFILE) and the like: the next attempt may succeed, but
+      // not at once; retrying at once spun a core. Pause, logged once per episode.
+      if (!self->accept_failing_) {
+        self->accept_failing_ = true;
+        LogEvent(LogLevel::kWarning, "accept_failed",
+                 {{"address", self->requested_.address().to_string()}, {"reason", ec.message()}});
+      }
+      self->pause_.expires_after(std::chrono::milliseconds(200));
+      self->pause_.async_wait([self](const boost::system::error_code& e) {
+        if (!e && self->acceptor_.is_open()) self->Accept();
+      });
+      return;
     }
-    // Out of descriptors and similar errors: keep accepting; the next attempt may succeed.
+    if (self->accept_failing_) {
+      self->accept_failing_ = false;
+      LogEvent(LogLevel::kInfo, "accept_resumed", {{"address", self->requested_.address().to_string()}});
+    }
+    PeerSession::Create(std::move(socket), self->tls_, self->options_, self->handler_,
+                        PeerSession::Role::kServer, std::nullopt)
+        ->Start();
     self->Accept();
   });
 }

@@ -38,6 +38,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
   NodeTls& tls_;
   SessionOptions options_;
   SessionHandler* handler_;
+  boost::asio::steady_timer pause_;  // after a failed accept (EMFILE), before the next
+  bool accept_failing_ = false;
 };
 
 }  // namespace sevex::transport
